@@ -1,0 +1,54 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "inbox-warehouse",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "inbox-warehouse", targets: ["InboxWarehouseCLI"]),
+        .library(name: "InboxWarehouse", targets: ["InboxWarehouse"]),
+        .library(name: "PostgresLibPQ", targets: ["PostgresLibPQ"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+    ],
+    targets: [
+        // The C boundary: libpq's headers, found through pkg-config (Debian: libpq-dev).
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
+        ),
+        // The only module that imports CLibPQ: connections, queries, COPY, errors.
+        .target(
+            name: "PostgresLibPQ",
+            dependencies: ["CLibPQ"]
+        ),
+        // Loader, exporter, migrations, export catalog, embedded cluster.
+        .target(
+            name: "InboxWarehouse",
+            dependencies: [
+                "PostgresLibPQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            // `sql` is a symbolic link to the top-level sql/ folder, bundled as a resource.
+            resources: [.copy("sql")]
+        ),
+        .executableTarget(
+            name: "InboxWarehouseCLI",
+            dependencies: [
+                "InboxWarehouse",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "InboxWarehouseTests",
+            dependencies: ["InboxWarehouse", "PostgresLibPQ"],
+            resources: [.copy("Fixtures")]
+        ),
+    ]
+)
