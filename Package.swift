@@ -33,9 +33,7 @@ let package = Package(
                 "PostgresLibPQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ],
-            // `sql` is a symbolic link to the top-level sql/ folder, bundled as a resource.
-            resources: [.copy("sql")]
+            ]
         ),
         .executableTarget(
             name: "InboxWarehouseCLI",

@@ -1,0 +1,434 @@
+import Crypto
+import Foundation
+import PostgresLibPQ
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Who may see message content in the messages export.
+public enum ContentPolicy: String, Sendable, CaseIterable {
+    /// As in Hootsuite: content only for TWITTER channels, and only in on-demand exports.
+    case twitter
+    /// Content for every medium.
+    case all
+    /// Never any content.
+    case none
+}
+
+/// A bound of the date range as the user wrote it: a calendar date read in the export's time
+/// zone, or an RFC 3339 instant.
+public enum RangeBound: Sendable, Equatable, CustomStringConvertible {
+    case date(year: Int, month: Int, day: Int)
+    case instant(String)
+
+    /// Parses `2026-03-01` or `2026-03-01T09:00:00+01:00`; nil when neither.
+    public init?(_ text: String) {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        if text.utf8.count == 10, parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+           let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
+           year >= 1, (1...12).contains(month), day >= 1, day <= daysInMonth(year: year, month: month) {
+            self = .date(year: year, month: month, day: day)
+            return
+        }
+        guard let instant = UTCInstant.parse(text) else { return nil }
+        self = .instant(instant.postgresLiteral)
+    }
+
+    public var description: String {
+        switch self {
+        case .date(let year, let month, let day):
+            return String(format: "%04d-%02d-%02d", year, month, day)
+        case .instant(let literal):
+            return literal
+        }
+    }
+}
+
+/// Everything an export needs to know: type, range, zone, channels, as-of, formatting.
+public struct ExportRequest: Sendable {
+    public var type: ExportType
+    public var from: RangeBound?
+    public var to: RangeBound?
+    public var timeZone = "UTC"
+    public var channelIDs: [String] = []
+    /// The as-of moment T as an RFC 3339 instant; nil means now.
+    public var asOf: String?
+    public var headerLocale: HeaderLocale = .en
+    public var includeBOM = false
+    public var contentPolicy: ContentPolicy = .twitter
+    public var isScheduled = false
+    /// The longest range, in calendar months.
+    public var maximumSpanMonths = 18
+    /// How far back from as-of data may be exported, in months.
+    public var retentionMonths = 18
+
+    public init(type: ExportType) { self.type = type }
+}
+
+/// The parameters after validation, as the database computed them.
+public struct ResolvedParameters: Sendable, Codable {
+    public let rangeStart: String?
+    public let rangeEnd: String?
+    public let timeZone: String
+    public let channelIDs: [String]
+    public let asOf: String
+}
+
+/// What one written export file holds: the manifest beside it.
+public struct ExportManifest: Codable, Sendable {
+    public struct Parameters: Codable, Sendable {
+        public let from: String?
+        public let to: String?
+        public let rangeStart: String?
+        public let rangeEnd: String?
+        public let timeZone: String
+        public let channelIDs: [String]
+        public let asOf: String
+        public let headerLocale: String
+        public let bom: Bool
+        public let contentPolicy: String
+        public let scheduled: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case from, to, rangeStart = "range_start", rangeEnd = "range_end", timeZone = "time_zone",
+                 channelIDs = "channel_ids", asOf = "as_of", headerLocale = "header_locale", bom,
+                 contentPolicy = "content_policy", scheduled
+        }
+    }
+
+    public let type: String
+    public let file: String
+    public let parameters: Parameters
+    public let rows: Int
+    public let bytes: Int64
+    public let sha256: String
+    public let schemaVersion: Int
+    public let startedAt: String
+    public let finishedAt: String
+    public let seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case type, file, parameters, rows, bytes, sha256, schemaVersion = "schema_version",
+             startedAt = "started_at", finishedAt = "finished_at", seconds
+    }
+}
+
+/// Streams export views as CSV through `COPY ... TO STDOUT`, into files that appear under their
+/// final name only when complete.
+public final class Exporter {
+    private let connection: Connection
+    private let schemaVersion: Int
+
+    public init(connection: Connection, schemaVersion: Int) {
+        self.connection = connection
+        self.schemaVersion = schemaVersion
+    }
+
+    /// Checks a request against the database without writing anything: time zone, dates, span,
+    /// retention window, channels. Throws `WarehouseError.invalidParameter` with a one-line message.
+    public func validate(_ request: ExportRequest) throws -> ResolvedParameters {
+        let zone = request.timeZone
+        guard !zone.isEmpty, zone.utf8.count <= 100,
+              try connection.execute("select 1 from pg_timezone_names where name = $1", [zone]).rowCount > 0 else {
+            throw WarehouseError.invalidParameter("unknown time zone \"\(RecordValidator.truncated(zone))\" (use an IANA name such as Europe/Paris)")
+        }
+        if request.from == nil && request.to == nil && !request.type.rangeIsOptional {
+            throw WarehouseError.invalidParameter("\(request.type.slug) needs a date range: --from DATE --to DATE")
+        }
+        if (request.from == nil) != (request.to == nil) {
+            throw WarehouseError.invalidParameter("give both --from and --to, or neither")
+        }
+        let asOf: String
+        if let given = request.asOf {
+            guard let instant = UTCInstant.parse(given) else {
+                throw WarehouseError.invalidParameter("--as-of \"\(RecordValidator.truncated(given))\" is not an RFC 3339 timestamp with an offset")
+            }
+            asOf = instant.postgresLiteral
+        } else {
+            asOf = try connection.execute("select to_char(now() at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'").scalar ?? ""
+        }
+        var start: String?
+        var end: String?
+        if let from = request.from, let to = request.to {
+            // R = [from 00:00, to + 1 day 00:00) in the zone for dates; [from, to) for instants.
+            let bounds = try connection.execute("""
+                with input as (
+                    select $1::text as from_kind, $2::text as from_value, $3::text as to_kind, $4::text as to_value,
+                           $5::text as zone, $6::int as span_months, $7::timestamptz as as_of, $8::int as retention_months
+                ), bounds as (
+                    select
+                        case when from_kind = 'date' then (from_value::date)::timestamp at time zone zone
+                             else from_value::timestamptz end as range_start,
+                        case when to_kind = 'date' then (to_value::date + 1)::timestamp at time zone zone
+                             else to_value::timestamptz end as range_end,
+                        case when from_kind = 'date' then from_value::date
+                             else (from_value::timestamptz at time zone zone)::date end as from_date,
+                        case when to_kind = 'date' then to_value::date
+                             else (to_value::timestamptz at time zone zone)::date end as to_date,
+                        to_kind = 'date' and from_kind = 'date' as dates_only,
+                        from_value, to_value, span_months, as_of, retention_months, zone
+                    from input
+                )
+                select
+                    to_char(range_start at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00',
+                    to_char(range_end at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00',
+                    case when dates_only then to_date < from_date else range_end < range_start end,
+                    case when dates_only then to_date > (from_date + make_interval(months => span_months))::date
+                         else range_end > ((range_start at time zone zone) + make_interval(months => span_months)) at time zone zone end,
+                    range_start < ((as_of at time zone zone) - make_interval(months => retention_months)) at time zone zone
+                from bounds
+                """, [
+                    from.kind, from.value, to.kind, to.value, zone, String(request.maximumSpanMonths), asOf,
+                    String(request.retentionMonths),
+                ])
+            start = bounds.value(0, 0)
+            end = bounds.value(0, 1)
+            if bounds.value(0, 2) == "t" {
+                throw WarehouseError.invalidParameter("--to \(to) is before --from \(from)")
+            }
+            if bounds.value(0, 3) == "t" {
+                throw WarehouseError.invalidParameter("the range \(from) to \(to) is longer than \(request.maximumSpanMonths) months (the maximum span)")
+            }
+            if bounds.value(0, 4) == "t" {
+                throw WarehouseError.invalidParameter("the range starts before the \(request.retentionMonths)-month retention window (counted back from the as-of moment); data that old is not kept")
+            }
+        }
+        var channels: [String] = []
+        for id in request.channelIDs where !channels.contains(id) { channels.append(id) }
+        if !channels.isEmpty {
+            let unknown = try connection.execute("""
+                select id from unnest($1::text[]) with ordinality as given(id, position)
+                where not exists (select 1 from inbox.channels c where c.channel_id = given.id)
+                order by position
+                """, [postgresTextArray(channels)])
+            if unknown.rowCount > 0 {
+                let names = (0..<unknown.rowCount).compactMap { unknown.value($0, 0) }.map { "\"\(RecordValidator.truncated($0))\"" }
+                throw WarehouseError.invalidParameter("unknown channel id \(names.joined(separator: ", "))")
+            }
+        }
+        return ResolvedParameters(rangeStart: start, rangeEnd: end, timeZone: zone, channelIDs: channels, asOf: asOf)
+    }
+
+    /// Pins the session settings that change output bytes, then opens one consistent read-only
+    /// snapshot and sets the export parameters in it.
+    private func begin(_ request: ExportRequest, _ parameters: ResolvedParameters) throws {
+        try connection.execute("set DateStyle = 'ISO, YMD'")
+        try connection.execute("set IntervalStyle = 'postgres'")
+        try connection.execute("set client_encoding = 'UTF8'")
+        try connection.execute("set extra_float_digits = 1")
+        try connection.execute("set lc_numeric = 'C'")
+        try connection.execute("begin isolation level repeatable read, read only")
+        try connection.execute("""
+            select export.set_parameters(
+                range_start => $1::timestamptz, range_end => $2::timestamptz, time_zone => $3::text,
+                channel_ids => $4::text[], as_of => $5::timestamptz, content_policy => $6::text,
+                is_scheduled => $7::boolean)
+            """, [parameters.rangeStart, parameters.rangeEnd, parameters.timeZone,
+                  postgresTextArray(parameters.channelIDs), parameters.asOf, request.contentPolicy.rawValue,
+                  request.isScheduled ? "true" : "false"])
+    }
+
+    /// Writes one export to `path` (`-` for standard output). Returns its manifest (nil for stdout).
+    @discardableResult
+    public func export(_ request: ExportRequest, to path: String) throws -> ExportManifest? {
+        let parameters = try validate(request)
+        try begin(request, parameters)
+        defer { _ = try? connection.execute("rollback") }
+        if path == "-" {
+            let sink = try OutputFile(standardOutput: ())
+            _ = try write(request, into: sink)
+            try sink.finish()
+            return nil
+        }
+        return try writeFile(request, parameters, path: path)
+    }
+
+    /// Writes every export type into `directory` as `<slug>.csv`, all from one snapshot.
+    public func exportAll(_ template: ExportRequest, directory: String) throws -> [ExportManifest] {
+        var manifests: [ExportManifest] = []
+        let parameters = try validate(template)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try begin(template, parameters)
+        defer { _ = try? connection.execute("rollback") }
+        for type in ExportType.all {
+            var request = template
+            request.type = type
+            let path = URL(fileURLWithPath: directory).appendingPathComponent("\(type.slug).csv").path
+            manifests.append(try writeFile(request, parameters, path: path))
+        }
+        return manifests
+    }
+
+    private func writeFile(_ request: ExportRequest, _ parameters: ResolvedParameters, path: String) throws -> ExportManifest {
+        let started = Date()
+        let file = try OutputFile(finalPath: path)
+        do {
+            let rows = try write(request, into: file)
+            try file.finish()
+            let finished = Date()
+            let manifest = ExportManifest(
+                type: request.type.slug,
+                file: URL(fileURLWithPath: path).lastPathComponent,
+                parameters: .init(from: request.from?.description, to: request.to?.description,
+                                  rangeStart: parameters.rangeStart, rangeEnd: parameters.rangeEnd,
+                                  timeZone: parameters.timeZone, channelIDs: parameters.channelIDs,
+                                  asOf: parameters.asOf, headerLocale: request.headerLocale.rawValue,
+                                  bom: request.includeBOM, contentPolicy: request.contentPolicy.rawValue,
+                                  scheduled: request.isScheduled),
+                rows: rows, bytes: file.bytesWritten, sha256: file.sha256,
+                schemaVersion: schemaVersion,
+                startedAt: isoTimestamp(started), finishedAt: isoTimestamp(finished),
+                seconds: (finished.timeIntervalSince(started) * 1000).rounded() / 1000)
+            try writeManifest(manifest, besides: path)
+            return manifest
+        } catch {
+            file.discard()
+            throw error
+        }
+    }
+
+    /// Header line, then the COPY stream. Returns the number of data rows.
+    private func write(_ request: ExportRequest, into sink: OutputFile) throws -> Int {
+        if request.includeBOM { try sink.write([0xEF, 0xBB, 0xBF]) }
+        try sink.write(Array(csvLine(request.type.headers(locale: request.headerLocale)).utf8))
+        let view = try connection.escapeIdentifier(request.type.view)
+        return try connection.copyOut("copy (select * from export.\(view)) to stdout (format csv)") { chunk in
+            try sink.write(chunk)
+        }
+    }
+
+    private func writeManifest(_ manifest: ExportManifest, besides path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(manifest) + Data("\n".utf8)
+        let file = try OutputFile(finalPath: path + ".manifest.json")
+        do {
+            try file.write(Array(data))
+            try file.finish()
+        } catch {
+            file.discard()
+            throw error
+        }
+    }
+}
+
+extension RangeBound {
+    var kind: String {
+        if case .date = self { return "date" }
+        return "instant"
+    }
+    var value: String { description }
+}
+
+/// A CSV line with RFC 4180 quoting, the same rule PostgreSQL's COPY csv applies.
+func csvLine(_ cells: [String]) -> String {
+    cells.map { cell in
+        if cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) || cell.isEmpty {
+            return "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+        return cell
+    }.joined(separator: ",") + "\n"
+}
+
+/// A PostgreSQL array literal of text values, passed as one parameter (never spliced into SQL).
+func postgresTextArray(_ values: [String]) -> String {
+    "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+        .joined(separator: ",") + "}"
+}
+
+func isoTimestamp(_ date: Date) -> String {
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return formatter.string(from: date)
+}
+
+/// A file written under a temporary name in the same directory and renamed into place by
+/// `finish()`, so the final name only ever shows a complete file. Hashes and counts as it goes.
+final class OutputFile {
+    private let descriptor: Int32
+    private let finalPath: String?
+    private let temporaryPath: String?
+    private var buffer: [UInt8] = []
+    private var hasher = SHA256()
+    private(set) var bytesWritten: Int64 = 0
+    private(set) var sha256 = ""
+    private static let bufferSize = 256 * 1024
+
+    init(finalPath: String) throws {
+        let url = URL(fileURLWithPath: finalPath)
+        let directory = url.deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw WarehouseError.io("\(directory): no such directory")
+        }
+        let temporary = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).partial").path
+        let opened = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        guard opened >= 0 else {
+            throw WarehouseError.io("cannot create \(temporary): \(String(cString: strerror(errno)))")
+        }
+        descriptor = opened
+        self.finalPath = finalPath
+        temporaryPath = temporary
+        buffer.reserveCapacity(Self.bufferSize)
+    }
+
+    init(standardOutput: ()) throws {
+        descriptor = 1
+        finalPath = nil
+        temporaryPath = nil
+    }
+
+    func write<Bytes: Sequence>(_ bytes: Bytes) throws where Bytes.Element == UInt8 {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= Self.bufferSize { try flush() }
+    }
+
+    func write(_ chunk: UnsafeRawBufferPointer) throws {
+        buffer.append(contentsOf: chunk)
+        if buffer.count >= Self.bufferSize { try flush() }
+    }
+
+    private func flush() throws {
+        guard !buffer.isEmpty else { return }
+        try buffer.withUnsafeBytes { bytes in
+            hasher.update(bufferPointer: bytes)
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw WarehouseError.io("writing \(finalPath ?? "standard output") failed: \(String(cString: strerror(errno)))")
+                }
+                offset += written
+            }
+        }
+        bytesWritten += Int64(buffer.count)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes, syncs and renames the file into place.
+    func finish() throws {
+        try flush()
+        sha256 = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        guard let finalPath, let temporaryPath else { return }
+        if fsync(descriptor) != 0 {
+            let message = String(cString: strerror(errno))
+            discard()
+            throw WarehouseError.io("writing \(finalPath) failed: \(message)")
+        }
+        close(descriptor)
+        if rename(temporaryPath, finalPath) != 0 {
+            let message = String(cString: strerror(errno))
+            unlink(temporaryPath)
+            throw WarehouseError.io("cannot move the export into \(finalPath): \(message)")
+        }
+    }
+
+    /// Removes the partial file.
+    func discard() {
+        guard let temporaryPath else { return }
+        close(descriptor)
+        unlink(temporaryPath)
+    }
+}

@@ -1,0 +1,410 @@
+import Crypto
+import Foundation
+import Logging
+import PostgresLibPQ
+
+public struct LoadOptions: Sendable {
+    /// Load nothing from a file that has any reject.
+    public var isStrict = false
+    /// Also write every reject as an NDJSON line `{"source","line","reason","raw"}` here.
+    public var rejectsPath: String?
+    /// Lines per batch; each batch is one transaction.
+    public var batchLines = 50_000
+
+    public init(isStrict: Bool = false, rejectsPath: String? = nil, batchLines: Int = 50_000) {
+        self.isStrict = isStrict
+        self.rejectsPath = rejectsPath
+        self.batchLines = batchLines
+    }
+}
+
+/// What one load run did, per file and per record kind.
+public struct LoadSummary: Sendable {
+    public struct FileResult: Sendable {
+        public var source: String
+        public var loadID: Int64
+        public var sha256: String?
+        public var bytes: Int64 = 0
+        public var lines: Int64 = 0
+        public var loaded: Int64 = 0
+        public var rejected: Int64 = 0
+        /// With `--strict`, a file with rejects loads nothing.
+        public var skippedByStrict = false
+    }
+
+    public var files: [FileResult] = []
+    /// Records loaded per kind (`message`, ...).
+    public var loadedByKind: [String: Int64] = [:]
+    /// Records rejected per kind; lines whose kind could not be read count under `unknown`.
+    public var rejectedByKind: [String: Int64] = [:]
+    public var seconds: Double = 0
+
+    public var loaded: Int64 { files.reduce(0) { $0 + $1.loaded } }
+    public var rejected: Int64 { files.reduce(0) { $0 + $1.rejected } }
+    public var lines: Int64 { files.reduce(0) { $0 + $1.lines } }
+}
+
+/// Progress of a running load, for a terminal display.
+public struct LoadProgress: Sendable {
+    public let source: String
+    public let bytesRead: Int64
+    public let totalBytes: Int64?
+    public let lines: Int64
+    public let rejected: Int64
+}
+
+/// Reads NDJSON event logs, validates every record, and upserts them into the `inbox` tables
+/// in batches (COPY into temporary staging tables, then one set-based INSERT ... ON CONFLICT per
+/// kind), keeping every reject with its source, line and reason.
+public final class Loader {
+    private let connection: Connection
+    private let options: LoadOptions
+    private let logger: Logger
+    private var stagingReady = false
+    public var progressHandler: ((LoadProgress) -> Void)?
+
+    public init(connection: Connection, options: LoadOptions = LoadOptions(),
+                logger: Logger = Logger(label: "inbox-warehouse.loader")) {
+        self.connection = connection
+        self.options = options
+        self.logger = logger
+    }
+
+    /// Loads every source in turn. Throws on I/O or database failure; invalid records do not
+    /// throw (they are counted and kept).
+    public func load(_ sources: [LoadSource]) throws -> LoadSummary {
+        let started = Date()
+        var summary = LoadSummary()
+        let rejectsOutput = try options.rejectsPath.map { try RejectsFile(path: $0) }
+        defer { try? rejectsOutput?.close() }
+        try prepareStaging()
+        for source in sources {
+            try loadOne(source, summary: &summary, rejectsOutput: rejectsOutput)
+        }
+        summary.seconds = Date().timeIntervalSince(started)
+        return summary
+    }
+
+    private func loadOne(_ source: LoadSource, summary: inout LoadSummary, rejectsOutput: RejectsFile?) throws {
+        // A strict load of standard input needs two passes: spool it to a temporary file first.
+        var effective = source
+        var spool: URL?
+        if options.isStrict && source == .standardInput {
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent("inbox-warehouse-stdin-\(UUID().uuidString).ndjson")
+            try spoolStandardInput(to: url)
+            spool = url
+            effective = .file(url.path)
+        }
+        defer { if let spool { try? FileManager.default.removeItem(at: spool) } }
+
+        let loadID = try connection.execute(
+            "insert into warehouse.loads (source, is_strict) values ($1, $2) returning load_id",
+            [source.name, options.isStrict ? "true" : "false"]).scalar.flatMap(Int64.init) ?? 0
+        var file = LoadSummary.FileResult(source: source.name, loadID: loadID)
+        do {
+            if options.isStrict {
+                // Pass 1 validates only; pass 2 loads when nothing was rejected.
+                var check = BatchState(kindCount: RecordKind.all.count)
+                try scan(effective, name: source.name, loadID: loadID, state: &check, writeData: false,
+                         file: &file, rejectsOutput: rejectsOutput)
+                if file.rejected > 0 {
+                    file.skippedByStrict = true
+                    file.loaded = 0
+                    for (kind, count) in check.rejectedByKind { summary.rejectedByKind[kind, default: 0] += count }
+                    try finishLedger(file, status: "rejected")
+                    summary.files.append(file)
+                    return
+                }
+                file = LoadSummary.FileResult(source: source.name, loadID: loadID)
+            }
+            var state = BatchState(kindCount: RecordKind.all.count)
+            try scan(effective, name: source.name, loadID: loadID, state: &state, writeData: true,
+                     file: &file, rejectsOutput: options.isStrict ? nil : rejectsOutput)
+            for (index, count) in state.loadedByKind.enumerated() where count > 0 {
+                summary.loadedByKind[RecordKind.all[index].type, default: 0] += count
+            }
+            for (kind, count) in state.rejectedByKind { summary.rejectedByKind[kind, default: 0] += count }
+            try finishLedger(file, status: file.rejected > 0 ? "rejected" : "succeeded")
+            summary.files.append(file)
+        } catch {
+            if connection.isInTransaction { _ = try? connection.execute("rollback") }
+            _ = try? connection.execute(
+                "update warehouse.loads set status = 'failed', finished_at = clock_timestamp(), error = $2 where load_id = $1",
+                [String(loadID), String(describing: error)])
+            throw error
+        }
+    }
+
+    /// Per-batch buffers: one COPY text buffer per kind, plus the rejects.
+    private struct BatchState {
+        var rows: [[UInt8]]
+        var rowCounts: [Int]
+        var rejects: [UInt8] = []
+        var rejectCount = 0
+        var linesInBatch = 0
+        var loadedByKind: [Int64]
+        var rejectedByKind: [String: Int64] = [:]
+
+        init(kindCount: Int) {
+            rows = Array(repeating: [], count: kindCount)
+            rowCounts = Array(repeating: 0, count: kindCount)
+            loadedByKind = Array(repeating: 0, count: kindCount)
+        }
+    }
+
+    private func scan(_ source: LoadSource, name: String, loadID: Int64, state: inout BatchState, writeData: Bool,
+                      file: inout LoadSummary.FileResult, rejectsOutput: RejectsFile?) throws {
+        var hash: String?
+        var compressedBytes: Int64?
+        if case .file(let path) = source, source.isCompressed {
+            let digest = try sha256OfFile(path)
+            hash = digest.hash
+            compressedBytes = digest.bytes
+        }
+        let opened = try OpenedSource(source)
+        var hasher = SHA256()
+        var bytesRead: Int64 = 0
+        var lastProgress = Date()
+        let reader = LineReader(descriptor: opened.descriptor)
+        var scratch: [UInt8] = []
+        scratch.reserveCapacity(4096)
+        let lines = try reader.forEachLine(onChunk: { chunk in
+            if hash == nil { hasher.update(bufferPointer: chunk) }
+            bytesRead += Int64(chunk.count)
+        }) { line in
+            if isBlank(line.bytes) { return }
+            state.linesInBatch += 1
+            if line.isTruncated {
+                let reason = "line longer than \(LineReader.defaultMaximumLineBytes) bytes (kept truncated)"
+                try reject(line, kind: nil, reason: reason, source: name, loadID: loadID, state: &state, rejectsOutput: rejectsOutput)
+            } else {
+                scratch.removeAll(keepingCapacity: true)
+                do throws(RejectReason) {
+                    let kind = try RecordValidator.validate(line.bytes, sequence: line.number, into: &scratch)
+                    state.rows[kind].append(contentsOf: scratch)
+                    state.rowCounts[kind] += 1
+                } catch {
+                    try reject(line, kind: error.kind, reason: error.reason, source: name, loadID: loadID,
+                               state: &state, rejectsOutput: rejectsOutput)
+                }
+            }
+            if state.linesInBatch >= options.batchLines {
+                if writeData { try flush(&state, loadID: loadID, file: &file) } else { try flushRejectsOnly(&state) }
+                if let handler = progressHandler, Date().timeIntervalSince(lastProgress) > 0.2 {
+                    lastProgress = Date()
+                    handler(LoadProgress(source: name, bytesRead: bytesRead, totalBytes: compressedBytes == nil ? opened.size : nil,
+                                         lines: line.number, rejected: file.rejected))
+                }
+            }
+        }
+        try opened.finish(name: name)
+        file.lines = lines
+        file.sha256 = hash ?? hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        file.bytes = compressedBytes ?? bytesRead
+        if writeData { try flush(&state, loadID: loadID, file: &file) } else { try flushRejectsOnly(&state) }
+    }
+
+    private func reject(_ line: LineReader.Line, kind: String?, reason: String, source: String, loadID: Int64,
+                        state: inout BatchState, rejectsOutput: RejectsFile?) throws {
+        state.rejectCount += 1
+        state.rejectedByKind[kind ?? "unknown", default: 0] += 1
+        let exact = isValidUTF8(line.bytes) && !line.bytes.contains(0)
+        let text = exact ? String(decoding: line.bytes, as: UTF8.self)
+                         : String(decoding: line.bytes, as: UTF8.self).replacingOccurrences(of: "\u{0}", with: "\u{FFFD}")
+        var row = state.rejects
+        appendDecimal(loadID, to: &row); row.append(0x09)
+        appendCopyText(source, to: &row); row.append(0x09)
+        appendDecimal(line.number, to: &row); row.append(0x09)
+        if let kind { appendCopyText(kind, to: &row) } else { row.append(contentsOf: Array("\\N".utf8)) }
+        row.append(0x09)
+        appendCopyText(reason, to: &row); row.append(0x09)
+        appendCopyText(text, to: &row); row.append(0x09)
+        if exact {
+            row.append(contentsOf: Array("\\N".utf8))
+        } else {
+            row.append(contentsOf: Array("\\\\x".utf8))
+            for byte in line.bytes {
+                row.append(hexDigits[Int(byte >> 4)])
+                row.append(hexDigits[Int(byte & 0x0F)])
+            }
+        }
+        row.append(0x0A)
+        state.rejects = row
+        try rejectsOutput?.write(source: source, line: line.number, reason: reason, raw: text)
+    }
+
+    private func flushRejectsOnly(_ state: inout BatchState) throws {
+        // Validation pass of a strict load: rejects are recorded, data is not.
+        if state.rejectCount > 0 {
+            try connection.transaction {
+                try copyRejects(&state)
+            }
+        }
+        for index in state.rows.indices { state.rows[index].removeAll(keepingCapacity: true); state.rowCounts[index] = 0 }
+        state.linesInBatch = 0
+    }
+
+    /// Writes one batch in one transaction: every kind's rows, the rejects, the ledger progress.
+    private func flush(_ state: inout BatchState, loadID: Int64, file: inout LoadSummary.FileResult) throws {
+        var loadedNow: Int64 = 0
+        let rejectedNow = Int64(state.rejectCount)
+        try connection.transaction {
+            for (index, kind) in RecordKind.all.enumerated() where state.rowCounts[index] > 0 {
+                let staging = "stage_\(kind.table)"
+                let columns = (kind.columns + ["load_sequence"]).joined(separator: ", ")
+                try connection.copyIn("copy \(staging) (\(columns)) from stdin") { writer in
+                    try writer.write(state.rows[index])
+                }
+                try connection.execute(upsertSQL(kind))
+                loadedNow += Int64(state.rowCounts[index])
+            }
+            try copyRejects(&state)
+            try connection.execute("""
+                update warehouse.loads set lines_read = lines_read + $2, records_loaded = records_loaded + $3,
+                    records_rejected = records_rejected + $4
+                where load_id = $1
+                """, [String(loadID), String(state.linesInBatch), String(loadedNow), String(rejectedNow)])
+        }
+        for index in state.rows.indices {
+            state.loadedByKind[index] += Int64(state.rowCounts[index])
+            state.rows[index].removeAll(keepingCapacity: true)
+            state.rowCounts[index] = 0
+        }
+        file.loaded += loadedNow
+        file.rejected += rejectedNow
+        state.linesInBatch = 0
+    }
+
+    private func copyRejects(_ state: inout BatchState) throws {
+        guard state.rejectCount > 0 else { return }
+        let rows = state.rejects
+        try connection.copyIn("copy warehouse.load_rejects (load_id, source, line_number, kind, reason, raw, raw_bytes) from stdin") { writer in
+            try writer.write(rows)
+        }
+        state.rejects.removeAll(keepingCapacity: true)
+        state.rejectCount = 0
+    }
+
+    private func finishLedger(_ file: LoadSummary.FileResult, status: String) throws {
+        try connection.execute("""
+            update warehouse.loads set status = $2, finished_at = clock_timestamp(), sha256 = $3, bytes = $4,
+                lines_read = $5, records_loaded = $6, records_rejected = $7, counts = $8::jsonb
+            where load_id = $1
+            """, [String(file.loadID), status, file.sha256, String(file.bytes), String(file.lines),
+                  String(file.loaded), String(file.rejected),
+                  "{\"skipped_by_strict\": \(file.skippedByStrict)}"])
+    }
+
+    // MARK: Staging
+
+    /// Creates one temporary staging table per kind (emptied at every commit).
+    private func prepareStaging() throws {
+        guard !stagingReady else { return }
+        for kind in RecordKind.all {
+            try connection.execute("""
+                create temporary table if not exists stage_\(kind.table) on commit delete rows as
+                select \(kind.columns.joined(separator: ", ")), 0::bigint as load_sequence
+                from inbox.\(kind.table) with no data
+                """)
+        }
+        stagingReady = true
+    }
+
+    private var upsertCache: [String: String] = [:]
+
+    /// The set-based upsert of one kind: the winner per key inside the batch (latest
+    /// `updated_at`, then the later line), then ON CONFLICT with the re-delivery rule.
+    func upsertSQL(_ kind: RecordKind) -> String {
+        if let cached = upsertCache[kind.table] { return cached }
+        let columns = kind.columns.joined(separator: ", ")
+        let key = kind.keyColumns.joined(separator: ", ")
+        let order = kind.hasUpdatedAt ? "\(key), updated_at desc nulls last, load_sequence desc" : "\(key), load_sequence desc"
+        let updates = kind.columns.filter { !kind.keyColumns.contains($0) }.map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
+        let condition = kind.hasUpdatedAt ? "\nwhere t.updated_at is null or excluded.updated_at >= t.updated_at" : ""
+        let sql = """
+            insert into inbox.\(kind.table) as t (\(columns))
+            select \(columns) from (
+                select distinct on (\(key)) * from stage_\(kind.table) order by \(order)
+            ) as winners
+            on conflict (\(key)) do update set \(updates)\(condition)
+            """
+        upsertCache[kind.table] = sql
+        return sql
+    }
+
+    private func spoolStandardInput(to url: URL) throws {
+        FileManager.default.createFile(atPath: url.path, contents: nil)
+        let output = try FileHandle(forWritingTo: url)
+        defer { try? output.close() }
+        while let data = try FileHandle.standardInput.read(upToCount: 1 << 20), !data.isEmpty {
+            try output.write(contentsOf: data)
+        }
+    }
+}
+
+private let hexDigits = Array("0123456789abcdef".utf8)
+
+private func isBlank(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    for byte in bytes where byte != 0x20 && byte != 0x09 && byte != 0x0D { return false }
+    return true
+}
+
+/// The `--rejects` NDJSON output.
+final class RejectsFile {
+    private let handle: FileHandle
+    private var buffer: [UInt8] = []
+
+    init(path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil) else {
+            throw WarehouseError.io("cannot create the rejects file \(path)")
+        }
+        guard let handle = FileHandle(forWritingAtPath: path) else {
+            throw WarehouseError.io("cannot open the rejects file \(path)")
+        }
+        self.handle = handle
+    }
+
+    func write(source: String, line: Int64, reason: String, raw: String) throws {
+        buffer.append(contentsOf: Array("{\"source\":".utf8))
+        appendJSONString(source, to: &buffer)
+        buffer.append(contentsOf: Array(",\"line\":".utf8))
+        appendDecimal(line, to: &buffer)
+        buffer.append(contentsOf: Array(",\"reason\":".utf8))
+        appendJSONString(reason, to: &buffer)
+        buffer.append(contentsOf: Array(",\"raw\":".utf8))
+        appendJSONString(raw, to: &buffer)
+        buffer.append(contentsOf: Array("}\n".utf8))
+        if buffer.count > 1 << 20 { try flush() }
+    }
+
+    func flush() throws {
+        guard !buffer.isEmpty else { return }
+        try handle.write(contentsOf: Data(buffer))
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    func close() throws {
+        try flush()
+        try handle.close()
+    }
+}
+
+/// Appends `text` as a JSON string literal.
+func appendJSONString(_ text: String, to output: inout [UInt8]) {
+    output.append(UInt8(ascii: "\""))
+    for byte in text.utf8 {
+        switch byte {
+        case UInt8(ascii: "\""): output.append(contentsOf: Array("\\\"".utf8))
+        case UInt8(ascii: "\\"): output.append(contentsOf: Array("\\\\".utf8))
+        case 0x0A: output.append(contentsOf: Array("\\n".utf8))
+        case 0x0D: output.append(contentsOf: Array("\\r".utf8))
+        case 0x09: output.append(contentsOf: Array("\\t".utf8))
+        case 0..<0x20:
+            output.append(contentsOf: Array("\\u00".utf8))
+            output.append(hexDigits[Int(byte >> 4)])
+            output.append(hexDigits[Int(byte & 0x0F)])
+        default: output.append(byte)
+        }
+    }
+    output.append(UInt8(ascii: "\""))
+}

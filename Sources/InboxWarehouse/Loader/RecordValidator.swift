@@ -1,0 +1,182 @@
+/// Validates one NDJSON line against the contract and renders it as a row of PostgreSQL's COPY
+/// text format for its kind's staging table.
+
+struct RejectReason: Error {
+    /// The record's kind when it could be read (`message`, ...), for per-kind counts.
+    let kind: String?
+    let reason: String
+}
+
+enum RecordValidator {
+    static let maximumIdentifierLength = 200
+
+    /// Validates `line` (one line without its terminator) and appends its COPY row
+    /// (columns of the kind, then `extra`, then `sequence`) to `output`.
+    /// Returns the kind index, or throws the reason the record is rejected.
+    static func validate(_ line: UnsafeBufferPointer<UInt8>, sequence: Int64, into output: inout [UInt8]) throws(RejectReason) -> Int {
+        guard isValidUTF8(line) else {
+            throw RejectReason(kind: nil, reason: "not valid UTF-8")
+        }
+        let members: [JSONMember]
+        do {
+            members = try JSONLineReader.parseObject(line)
+        } catch {
+            throw RejectReason(kind: nil, reason: "not valid JSON: \(error.message) at byte \(error.offset + 1)")
+        }
+        // Later duplicates of a name win, as in most JSON readers.
+        var byName: [String: Int] = [:]
+        byName.reserveCapacity(members.count)
+        for (index, member) in members.enumerated() { byName[member.key] = index }
+
+        guard let typeIndex = byName["type"] else {
+            throw RejectReason(kind: nil, reason: "missing required field \"type\"")
+        }
+        guard case .string(let type) = members[typeIndex].value else {
+            if members[typeIndex].value == .null {
+                throw RejectReason(kind: nil, reason: "missing required field \"type\"")
+            }
+            throw RejectReason(kind: nil, reason: "field \"type\" must be a string, got \(members[typeIndex].value.typeName)")
+        }
+        guard let kindIndex = RecordKind.byType[type] else {
+            throw RejectReason(kind: nil, reason: "unknown type \"\(truncated(type))\"")
+        }
+        let kind = RecordKind.all[kindIndex]
+        let rowStart = output.count
+        do {
+            for field in kind.fields {
+                let value = byName[field.name].map { members[$0].value } ?? .null
+                try appendField(field, value, kind: kind, to: &output)
+                output.append(0x09)  // tab
+            }
+            try appendExtra(members: members, byName: byName, kind: kind, line: line, to: &output)
+            output.append(0x09)
+            appendDecimal(sequence, to: &output)
+            output.append(0x0A)
+        } catch {
+            output.removeSubrange(rowStart...)
+            throw error
+        }
+        return kindIndex
+    }
+
+    private static func appendField(_ field: FieldSpec, _ value: JSONValue, kind: RecordKind,
+                                    to output: inout [UInt8]) throws(RejectReason) {
+        func reject(_ reason: String) -> RejectReason { RejectReason(kind: kind.type, reason: reason) }
+        if value == .null {
+            if field.isRequired { throw reject("missing required field \"\(field.name)\"") }
+            if case .boolean(let defaultValue) = field.type {
+                output.append(defaultValue ? UInt8(ascii: "t") : UInt8(ascii: "f"))
+            } else {
+                output.append(UInt8(ascii: "\\")); output.append(UInt8(ascii: "N"))
+            }
+            return
+        }
+        switch field.type {
+        case .identifier, .text, .openEnumeration, .closedEnumeration, .timestamp:
+            guard case .string(let text) = value else {
+                throw reject("field \"\(field.name)\" must be a string, got \(value.typeName)")
+            }
+            if text.utf8.contains(0) {
+                throw reject("field \"\(field.name)\" contains a NUL character (\\u0000), which cannot be stored")
+            }
+            switch field.type {
+            case .identifier:
+                if text.isEmpty { throw reject("field \"\(field.name)\" must be a non-empty identifier") }
+                if text.unicodeScalars.count > maximumIdentifierLength {
+                    throw reject("field \"\(field.name)\" is longer than \(maximumIdentifierLength) characters")
+                }
+                appendCopyText(text, to: &output)
+            case .closedEnumeration(let allowed):
+                guard allowed.contains(text) else {
+                    throw reject("field \"\(field.name)\" has value \"\(truncated(text))\" outside \(allowed.joined(separator: ", "))")
+                }
+                appendCopyText(text, to: &output)
+            case .timestamp:
+                guard let instant = UTCInstant.parse(text) else {
+                    throw reject("field \"\(field.name)\" is not an RFC 3339 timestamp with an offset (years 0001-9999): \"\(truncated(text))\"")
+                }
+                output.append(contentsOf: instant.postgresLiteral.utf8)
+            default:
+                appendCopyText(text, to: &output)
+            }
+        case .boolean:
+            guard case .bool(let flag) = value else {
+                throw reject("field \"\(field.name)\" must be a boolean, got \(value.typeName)")
+            }
+            output.append(flag ? UInt8(ascii: "t") : UInt8(ascii: "f"))
+        case .score:
+            guard case .number(let number) = value else {
+                throw reject("field \"\(field.name)\" must be a number, got \(value.typeName)")
+            }
+            guard number == number.rounded(), number >= 1, number <= 5 else {
+                throw reject("field \"\(field.name)\" is out of range: must be an integer from 1 to 5")
+            }
+            appendDecimal(Int64(number), to: &output)
+        }
+    }
+
+    /// Members the contract does not list are kept verbatim in `extra` as a JSON object.
+    private static func appendExtra(members: [JSONMember], byName: [String: Int], kind: RecordKind,
+                                    line: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) throws(RejectReason) {
+        var first = true
+        for (index, member) in members.enumerated() where member.key != "type" && !kind.fieldNames.contains(member.key) {
+            guard byName[member.key] == index else { continue }  // an earlier duplicate
+            if member.containsNULEscape {
+                throw RejectReason(kind: kind.type, reason: "field \"\(truncated(member.key))\" contains \\u0000, which cannot be stored")
+            }
+            output.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
+            first = false
+            appendCopyBytes(UnsafeBufferPointer(rebasing: line[member.keyRange]), to: &output)
+            output.append(UInt8(ascii: ":"))
+            appendCopyBytes(UnsafeBufferPointer(rebasing: line[member.valueRange]), to: &output)
+        }
+        if first {
+            output.append(UInt8(ascii: "\\")); output.append(UInt8(ascii: "N"))
+        } else {
+            output.append(UInt8(ascii: "}"))
+        }
+    }
+
+    static func truncated(_ text: String) -> String {
+        text.count <= 60 ? text : String(text.prefix(60)) + "…"
+    }
+}
+
+/// Appends `text` escaped for COPY's text format (backslash, tab, newline, carriage return).
+func appendCopyText(_ text: String, to output: inout [UInt8]) {
+    var text = text
+    text.withUTF8 { appendCopyBytes($0, to: &output) }
+}
+
+func appendCopyBytes(_ bytes: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) {
+    var needsEscape = false
+    for byte in bytes where byte == 0x5C || byte == 0x09 || byte == 0x0A || byte == 0x0D {
+        needsEscape = true
+        break
+    }
+    if !needsEscape {
+        output.append(contentsOf: bytes)
+        return
+    }
+    for byte in bytes {
+        switch byte {
+        case 0x5C: output.append(0x5C); output.append(0x5C)
+        case 0x09: output.append(0x5C); output.append(UInt8(ascii: "t"))
+        case 0x0A: output.append(0x5C); output.append(UInt8(ascii: "n"))
+        case 0x0D: output.append(0x5C); output.append(UInt8(ascii: "r"))
+        default: output.append(byte)
+        }
+    }
+}
+
+func appendDecimal(_ value: Int64, to output: inout [UInt8]) {
+    if value == 0 { output.append(0x30); return }
+    var digits: [UInt8] = []
+    var remaining = value.magnitude
+    while remaining > 0 {
+        digits.append(UInt8(0x30 + remaining % 10))
+        remaining /= 10
+    }
+    if value < 0 { output.append(UInt8(ascii: "-")) }
+    output.append(contentsOf: digits.reversed())
+}

@@ -1,0 +1,155 @@
+/// RFC 3339 timestamps: `2026-03-01T09:15:00Z`, `2026-03-01T10:15:00.250+01:00`.
+///
+/// The loader converts each to UTC microseconds itself and hands PostgreSQL a canonical UTC
+/// literal, so the server's DateStyle or TimeZone never changes what is stored, and values
+/// PostgreSQL would read differently (offsets beyond ±15:59, for instance) are handled here.
+struct UTCInstant: Comparable {
+    /// Microseconds since 1970-01-01T00:00:00Z.
+    let microseconds: Int64
+
+    static func < (lhs: UTCInstant, rhs: UTCInstant) -> Bool { lhs.microseconds < rhs.microseconds }
+
+    /// Parses an RFC 3339 date-time. The date and time may be separated by `T`, `t` or a space;
+    /// the offset (`Z`, `z` or `±HH:MM`) is required; fractional seconds are rounded to
+    /// microseconds; a leap second (`:60`) is read as the next second, as PostgreSQL does.
+    static func parse(_ text: String) -> UTCInstant? {
+        var text = text
+        return text.withUTF8 { parse(bytes: $0) }
+    }
+
+    static func parse(bytes: UnsafeBufferPointer<UInt8>) -> UTCInstant? {
+        let count = bytes.count
+        guard count >= 20 else { return nil }
+        func digits(_ start: Int, _ length: Int) -> Int? {
+            guard start + length <= count else { return nil }
+            var value = 0
+            for index in start..<(start + length) {
+                let byte = bytes[index]
+                guard byte >= 0x30 && byte <= 0x39 else { return nil }
+                value = value * 10 + Int(byte - 0x30)
+            }
+            return value
+        }
+        guard let year = digits(0, 4), bytes[4] == UInt8(ascii: "-"),
+              let month = digits(5, 2), bytes[7] == UInt8(ascii: "-"),
+              let day = digits(8, 2) else { return nil }
+        let separator = bytes[10]
+        guard separator == UInt8(ascii: "T") || separator == UInt8(ascii: "t") || separator == UInt8(ascii: " ") else { return nil }
+        guard let hour = digits(11, 2), bytes[13] == UInt8(ascii: ":"),
+              let minute = digits(14, 2), bytes[16] == UInt8(ascii: ":"),
+              let second = digits(17, 2) else { return nil }
+        guard year >= 1, (1...12).contains(month), day >= 1, day <= daysInMonth(year: year, month: month),
+              hour <= 23, minute <= 59, second <= 60 else { return nil }
+        var index = 19
+        var fractionMicros: Int64 = 0
+        if index < count && bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            let start = index
+            var scale: Int64 = 100_000
+            var roundUp = false
+            while index < count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
+                let digit = Int64(bytes[index] - 0x30)
+                if scale > 0 {
+                    fractionMicros += digit * scale
+                    scale /= 10
+                } else if index == start + 6 {
+                    roundUp = digit >= 5
+                }
+                index += 1
+            }
+            guard index > start else { return nil }
+            if roundUp { fractionMicros += 1 }
+        }
+        guard index < count else { return nil }
+        var offsetSeconds = 0
+        switch bytes[index] {
+        case UInt8(ascii: "Z"), UInt8(ascii: "z"):
+            index += 1
+        case UInt8(ascii: "+"), UInt8(ascii: "-"):
+            let sign = bytes[index] == UInt8(ascii: "-") ? -1 : 1
+            guard let offsetHour = digits(index + 1, 2), index + 3 < count, bytes[index + 3] == UInt8(ascii: ":"),
+                  let offsetMinute = digits(index + 4, 2), offsetHour <= 23, offsetMinute <= 59 else { return nil }
+            offsetSeconds = sign * (offsetHour * 3600 + offsetMinute * 60)
+            index += 6
+        default:
+            return nil
+        }
+        guard index == count else { return nil }
+        let days = Int64(daysFromCivil(year: year, month: month, day: day))
+        let seconds = days * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetSeconds)
+        let micros = seconds * 1_000_000 + fractionMicros
+        // Keep to what PostgreSQL stores without era notation: years 0001 to 9999 in UTC.
+        guard micros >= minimumMicros, micros < maximumMicros else { return nil }
+        return UTCInstant(microseconds: micros)
+    }
+
+    static let minimumMicros = Int64(daysFromCivil(year: 1, month: 1, day: 1)) * 86_400_000_000
+    static let maximumMicros = Int64(daysFromCivil(year: 10000, month: 1, day: 1)) * 86_400_000_000
+
+    /// `YYYY-MM-DD HH:MM:SS.ffffff+00`, the literal handed to PostgreSQL.
+    var postgresLiteral: String {
+        var days = microseconds / 86_400_000_000
+        var rest = microseconds % 86_400_000_000
+        if rest < 0 { rest += 86_400_000_000; days -= 1 }
+        let (year, month, day) = civilFromDays(Int(days))
+        let seconds = Int(rest / 1_000_000)
+        let micros = Int(rest % 1_000_000)
+        var output = [UInt8]()
+        output.reserveCapacity(30)
+        func append(_ value: Int, width: Int) {
+            var digits = [UInt8](repeating: 0x30, count: width)
+            var remaining = value
+            for index in stride(from: width - 1, through: 0, by: -1) {
+                digits[index] = UInt8(0x30 + remaining % 10)
+                remaining /= 10
+            }
+            output.append(contentsOf: digits)
+        }
+        append(year, width: 4); output.append(UInt8(ascii: "-"))
+        append(month, width: 2); output.append(UInt8(ascii: "-"))
+        append(day, width: 2); output.append(UInt8(ascii: " "))
+        append(seconds / 3600, width: 2); output.append(UInt8(ascii: ":"))
+        append(seconds / 60 % 60, width: 2); output.append(UInt8(ascii: ":"))
+        append(seconds % 60, width: 2)
+        if micros != 0 {
+            output.append(UInt8(ascii: "."))
+            append(micros, width: 6)
+        }
+        output.append(contentsOf: Array("+00".utf8))
+        return String(decoding: output, as: UTF8.self)
+    }
+}
+
+func isLeapYear(_ year: Int) -> Bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+func daysInMonth(year: Int, month: Int) -> Int {
+    switch month {
+    case 2: return isLeapYear(year) ? 29 : 28
+    case 4, 6, 9, 11: return 30
+    default: return 31
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+    let y = month <= 2 ? year - 1 : year
+    let era = (y >= 0 ? y : y - 399) / 400
+    let yearOfEra = y - era * 400
+    let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+    let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+    return era * 146_097 + dayOfEra - 719_468
+}
+
+func civilFromDays(_ days: Int) -> (year: Int, month: Int, day: Int) {
+    let z = days + 719_468
+    let era = (z >= 0 ? z : z - 146_096) / 146_097
+    let dayOfEra = z - era * 146_097
+    let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+    let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+    let mp = (5 * dayOfYear + 2) / 153
+    let day = dayOfYear - (153 * mp + 2) / 5 + 1
+    let month = mp + (mp < 10 ? 3 : -9)
+    return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+}

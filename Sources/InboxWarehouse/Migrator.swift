@@ -1,0 +1,176 @@
+import Crypto
+import Foundation
+import PostgresLibPQ
+
+/// The SQL that ships with the tool: numbered migrations and the export views.
+public struct SQLResources: Sendable {
+    public let directory: URL
+
+    public init(directory: URL) { self.directory = directory }
+
+    /// Where the tool's SQL is: `INBOX_WAREHOUSE_SQL_DIR` if set; else the nearest `sql/` folder
+    /// holding `migrations/` above the running executable (a build tree in a checkout); else
+    /// `share/inbox-warehouse/sql` beside the executable's prefix, `/usr/local/share/...` or
+    /// `/usr/share/...` (an installed copy).
+    public static func bundled(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SQLResources {
+        if let path = environment["INBOX_WAREHOUSE_SQL_DIR"], !path.isEmpty {
+            return SQLResources(directory: URL(fileURLWithPath: path, isDirectory: true))
+        }
+        let manager = FileManager.default
+        var candidates: [URL] = []
+        let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath()
+        var directory = URL(fileURLWithPath: executable.path, relativeTo: URL(fileURLWithPath: manager.currentDirectoryPath))
+            .standardizedFileURL.deletingLastPathComponent()
+        if let image = Bundle.main.executableURL?.resolvingSymlinksInPath().deletingLastPathComponent() {
+            directory = image
+        }
+        candidates.append(directory.deletingLastPathComponent().appendingPathComponent("share/inbox-warehouse/sql"))
+        while directory.path != "/" {
+            candidates.append(directory.appendingPathComponent("sql"))
+            directory = directory.deletingLastPathComponent()
+        }
+        candidates.append(URL(fileURLWithPath: "/usr/local/share/inbox-warehouse/sql"))
+        candidates.append(URL(fileURLWithPath: "/usr/share/inbox-warehouse/sql"))
+        for candidate in candidates where manager.fileExists(atPath: candidate.appendingPathComponent("migrations").path) {
+            return SQLResources(directory: candidate)
+        }
+        throw WarehouseError.configuration(
+            "cannot find the tool's sql/ folder (migrations and export views); set INBOX_WAREHOUSE_SQL_DIR to it")
+    }
+
+    public struct Migration: Sendable {
+        public let version: Int
+        public let name: String
+        public let sql: String
+        public var checksum: String { sha256Hex(Data(sql.utf8)) }
+    }
+
+    /// `sql/migrations/NNNN_name.sql`, in version order.
+    public func migrations() throws -> [Migration] {
+        let folder = directory.appendingPathComponent("migrations", isDirectory: true)
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".sql") }.sorted()
+        return try names.map { file in
+            guard let underscore = file.firstIndex(of: "_"), let version = Int(file[..<underscore]) else {
+                throw WarehouseError.schema("migration file \(file) is not named NNNN_name.sql")
+            }
+            let sql = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
+            return Migration(version: version, name: String(file.dropLast(4)), sql: sql)
+        }
+    }
+
+    /// The export objects, in the order they are created: `sql/exports/shared/*.sql`, then
+    /// `sql/exports/*.sql`, each folder in lexical order.
+    public func exportScripts() throws -> [(name: String, sql: String)] {
+        let exports = directory.appendingPathComponent("exports", isDirectory: true)
+        let shared = exports.appendingPathComponent("shared", isDirectory: true)
+        var scripts: [(String, String)] = []
+        for (folder, prefix) in [(shared, "shared/"), (exports, "")] {
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { continue }
+            for file in names.filter({ $0.hasSuffix(".sql") }).sorted() {
+                scripts.append((prefix + file, try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)))
+            }
+        }
+        return scripts
+    }
+}
+
+/// Applies migrations (numbered, forward-only, checksummed, one transaction each) and
+/// (re)creates the export views when their files changed.
+public struct Migrator {
+    public let resources: SQLResources
+
+    public init(resources: SQLResources) { self.resources = resources }
+
+    public struct Report: Sendable {
+        public var applied: [String] = []
+        public var exportViewsRecreated = false
+        public var schemaVersion = 0
+    }
+
+    /// Brings the database up to date. Serialized across processes by an advisory lock.
+    @discardableResult
+    public func migrate(_ connection: Connection) throws -> Report {
+        var report = Report()
+        let migrations = try resources.migrations()
+        let known = migrations.last?.version ?? 0
+        try connection.transaction {
+            try lock(connection)
+            try connection.executeScript("""
+                create schema if not exists warehouse;
+                create table if not exists warehouse.schema_migrations (
+                    version    integer primary key,
+                    name       text not null,
+                    checksum   text not null,
+                    applied_at timestamptz not null default clock_timestamp()
+                );
+                create table if not exists warehouse.schema_objects (
+                    name       text primary key,
+                    checksum   text not null,
+                    applied_at timestamptz not null default clock_timestamp()
+                );
+                """)
+        }
+        let newest = try connection.execute("select coalesce(max(version), 0) from warehouse.schema_migrations").scalar.flatMap(Int.init) ?? 0
+        if newest > known {
+            throw WarehouseError.schema(
+                "the database was migrated by a newer inbox-warehouse (schema version \(newest), this tool knows up to \(known)); upgrade the tool")
+        }
+        for migration in migrations {
+            try connection.transaction {
+                try lock(connection)
+                let recorded = try connection.execute("select checksum from warehouse.schema_migrations where version = $1", [String(migration.version)])
+                if let checksum = recorded.scalar {
+                    if checksum != migration.checksum {
+                        throw WarehouseError.schema("migration \(migration.name) changed after it was applied (checksum mismatch); migrations are forward-only")
+                    }
+                    return
+                }
+                try connection.executeScript(migration.sql)
+                try connection.execute("insert into warehouse.schema_migrations (version, name, checksum) values ($1, $2, $3)",
+                                       [String(migration.version), migration.name, migration.checksum])
+                report.applied.append(migration.name)
+            }
+        }
+        report.schemaVersion = known
+        report.exportViewsRecreated = try recreateExportViewsIfChanged(connection)
+        return report
+    }
+
+    /// The checksum of the export view files, as recorded after they were created.
+    public func exportChecksum() throws -> String {
+        let scripts = try resources.exportScripts()
+        return sha256Hex(Data(scripts.map { "\($0.name)\n\($0.sql)" }.joined(separator: "\n\u{1}\n").utf8))
+    }
+
+    private func recreateExportViewsIfChanged(_ connection: Connection) throws -> Bool {
+        let scripts = try resources.exportScripts()
+        let checksum = try exportChecksum()
+        return try connection.transaction {
+            try lock(connection)
+            let recorded = try connection.execute("select checksum from warehouse.schema_objects where name = 'export'").scalar
+            let present = try connection.execute("select 1 from pg_namespace where nspname = 'export'").rowCount > 0
+            if recorded == checksum && present { return false }
+            try connection.executeScript("drop schema if exists export cascade; create schema export;")
+            for script in scripts {
+                do {
+                    try connection.executeScript(script.sql)
+                } catch let error as PostgresError {
+                    throw WarehouseError.schema("sql/exports/\(script.name): \(error)")
+                }
+            }
+            try connection.execute("""
+                insert into warehouse.schema_objects (name, checksum) values ('export', $1)
+                on conflict (name) do update set checksum = excluded.checksum, applied_at = clock_timestamp()
+                """, [checksum])
+            return true
+        }
+    }
+
+    private func lock(_ connection: Connection) throws {
+        try connection.execute("select pg_advisory_xact_lock(hashtext('inbox-warehouse:migrate'))")
+    }
+}
+
+func sha256Hex(_ data: Data) -> String {
+    SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+}

@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import InboxWarehouse
+
+extension InboxWarehouseCommand {
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write an export (or all twelve) as CSV.",
+            discussion: """
+                Types: \(ExportType.all.map(\.slug).joined(separator: ", ")).
+
+                The range is inclusive dates read in --tz (R = [from 00:00, to+1 day 00:00)), or \
+                RFC 3339 timestamps (R = [from, to)). Every timestamp is written in --tz. The file \
+                is written under a temporary name and renamed when complete, with FILE.manifest.json \
+                beside it.
+
+                Examples:
+                  inbox-warehouse export resolved-conversations --from 2026-03-01 --to 2026-03-31 --tz Europe/Paris --output resolved.csv
+                  inbox-warehouse export messages --from 2026-03-01 --to 2026-03-07 --channel ch-wa-1 --output -
+                  inbox-warehouse export --all --from 2026-03-01 --to 2026-03-31 --output-dir out/
+                """)
+
+        @OptionGroup var connection: ConnectionOptions
+
+        @Argument(help: ArgumentHelp("The export type (omit with --all).", valueName: "type"))
+        var type: String?
+
+        @Flag(help: "Write all twelve exports into --output-dir, from one snapshot.")
+        var all = false
+
+        @Option(help: ArgumentHelp("First day (YYYY-MM-DD) or instant (RFC 3339) of the range.", valueName: "date"))
+        var from: String?
+
+        @Option(help: ArgumentHelp("Last day (inclusive) or end instant (exclusive) of the range.", valueName: "date"))
+        var to: String?
+
+        @Option(help: ArgumentHelp("IANA time zone for the range and the timestamps.", valueName: "zone"))
+        var tz = "UTC"
+
+        @Option(name: .customLong("channel"), help: ArgumentHelp("Only conversations of this channel (repeatable).", valueName: "id"))
+        var channels: [String] = []
+
+        @Option(name: .customLong("as-of"), help: ArgumentHelp("The moment of the export (RFC 3339); default now.", valueName: "timestamp"))
+        var asOf: String?
+
+        @Option(name: .customLong("header-locale"), help: "Header language: en or fr.")
+        var headerLocale = "en"
+
+        @Flag(help: "Start the file with a UTF-8 byte-order mark (for spreadsheets).")
+        var bom = false
+
+        @Option(name: .customLong("content-policy"),
+                help: "Message content: twitter (content only for TWITTER channels, the default), all, none. Default from $INBOX_WAREHOUSE_CONTENT_POLICY.")
+        var contentPolicy: String?
+
+        @Option(name: .customLong("max-span-months"), help: "The longest range allowed, in calendar months.")
+        var maxSpanMonths = 18
+
+        @Option(name: .customLong("retention-months"), help: "Data older than this many months before --as-of is not exportable.")
+        var retentionMonths = 18
+
+        @Option(help: ArgumentHelp("The output file, or - for standard output.", valueName: "file"))
+        var output: String?
+
+        @Option(name: .customLong("output-dir"), help: ArgumentHelp("With --all: the directory for <type>.csv files.", valueName: "dir"))
+        var outputDirectory: String?
+
+        @Flag(help: "Print nothing but errors.")
+        var quiet = false
+
+        func validate() throws {
+            if all {
+                if type != nil { throw ValidationError("give either a type or --all, not both") }
+                if outputDirectory == nil { throw ValidationError("--all needs --output-dir DIR") }
+            } else {
+                guard let type else { throw ValidationError("name an export type, or --all") }
+                if ExportType.named(type) == nil {
+                    throw ValidationError("unknown export type \"\(type)\"; one of: \(ExportType.all.map(\.slug).joined(separator: ", "))")
+                }
+                if output == nil { throw ValidationError("name the output with --output FILE (or - for standard output)") }
+            }
+            if HeaderLocale(rawValue: headerLocale) == nil { throw ValidationError("--header-locale must be en or fr") }
+            if let from, RangeBound(from) == nil { throw ValidationError("--from \"\(from)\" is not a date (YYYY-MM-DD) or an RFC 3339 timestamp") }
+            if let to, RangeBound(to) == nil { throw ValidationError("--to \"\(to)\" is not a date (YYYY-MM-DD) or an RFC 3339 timestamp") }
+            if resolvedContentPolicy == nil { throw ValidationError("--content-policy must be twitter, all or none") }
+            if maxSpanMonths < 1 || retentionMonths < 1 { throw ValidationError("month limits must be positive") }
+        }
+
+        private var resolvedContentPolicy: ContentPolicy? {
+            ContentPolicy(rawValue: contentPolicy ?? ProcessInfo.processInfo.environment["INBOX_WAREHOUSE_CONTENT_POLICY"] ?? "twitter")
+        }
+
+        func run() throws {
+            try reportingErrors {
+                var request = ExportRequest(type: ExportType.named(type ?? "resolved-conversations")!)
+                request.from = from.flatMap(RangeBound.init)
+                request.to = to.flatMap(RangeBound.init)
+                request.timeZone = tz
+                request.channelIDs = channels
+                request.asOf = asOf
+                request.headerLocale = HeaderLocale(rawValue: headerLocale) ?? .en
+                request.includeBOM = bom
+                request.contentPolicy = resolvedContentPolicy ?? .twitter
+                request.maximumSpanMonths = maxSpanMonths
+                request.retentionMonths = retentionMonths
+                let (database, report) = try connection.connectMigrated()
+                let exporter = Exporter(connection: database, schemaVersion: report.schemaVersion)
+                if all, let outputDirectory {
+                    let manifests = try exporter.exportAll(request, directory: outputDirectory)
+                    if !quiet {
+                        for manifest in manifests {
+                            printStatus(String(format: "%@ %8d rows  %@", manifest.type.padding(toLength: 24, withPad: " ", startingAt: 0) as NSString,
+                                               manifest.rows, manifest.file as NSString))
+                        }
+                        printStatus("wrote \(manifests.count) exports to \(outputDirectory)")
+                    }
+                } else if let output {
+                    let manifest = try exporter.export(request, to: output)
+                    if !quiet, let manifest {
+                        printStatus("wrote \(manifest.rows) rows (\(manifest.bytes) bytes) to \(output)")
+                    }
+                }
+            }
+        }
+    }
+}

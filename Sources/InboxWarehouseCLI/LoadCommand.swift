@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import InboxWarehouse
+
+extension InboxWarehouseCommand {
+    struct Load: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Load inbox event logs (NDJSON, optionally .gz) into the warehouse.",
+            discussion: """
+                Every line is validated against the input contract. Valid records are upserted by \
+                key (a later or equal updated_at replaces the stored record); invalid ones are \
+                rejected with file, line and reason, kept in warehouse.load_rejects, and the rest \
+                of the file still loads.
+
+                Examples:
+                  inbox-warehouse load examples/sample.ndjson
+                  zcat log.ndjson.gz | inbox-warehouse load -
+                  inbox-warehouse load --strict --rejects rejects.ndjson day1.ndjson.gz day2.ndjson.gz
+
+                Exit status: 0 every record loaded; 2 some records were rejected (the rest loaded; \
+                with --strict, files with rejects loaded nothing); 1 failure.
+                """)
+
+        @OptionGroup var connection: ConnectionOptions
+
+        @Flag(help: "Load nothing from a file that has any invalid record.")
+        var strict = false
+
+        @Option(help: ArgumentHelp("Also write every reject as an NDJSON line {\"source\",\"line\",\"reason\",\"raw\"}.", valueName: "file"))
+        var rejects: String?
+
+        @Option(name: .customLong("batch-lines"), help: "Lines per transaction.")
+        var batchLines = 50_000
+
+        @Flag(help: "Print nothing but errors.")
+        var quiet = false
+
+        @Argument(help: ArgumentHelp("Event log files; - reads standard input; .gz files are decompressed.", valueName: "file"))
+        var files: [String]
+
+        func validate() throws {
+            if files.isEmpty { throw ValidationError("name at least one file to load (or - for standard input)") }
+            if batchLines < 1 { throw ValidationError("--batch-lines must be positive") }
+        }
+
+        func run() throws {
+            let summary = try reportingErrors {
+                let (database, _) = try connection.connectMigrated()
+                let loader = Loader(connection: database,
+                                    options: LoadOptions(isStrict: strict, rejectsPath: rejects, batchLines: batchLines))
+                if standardErrorIsTerminal && !quiet {
+                    loader.progressHandler = { progress in
+                        var text = "\r\(progress.source): \(progress.lines) lines"
+                        if let total = progress.totalBytes, total > 0 {
+                            text += String(format: " (%.0f%%)", Double(progress.bytesRead) * 100 / Double(total))
+                        }
+                        if progress.rejected > 0 { text += ", \(progress.rejected) rejected" }
+                        FileHandle.standardError.write(Data((text + "\u{1B}[K").utf8))
+                    }
+                }
+                let summary = try loader.load(files.map(LoadSource.init(argument:)))
+                if standardErrorIsTerminal && !quiet { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+                return summary
+            }
+            if !quiet { printSummary(summary) }
+            if summary.rejected > 0 { throw ExitCode(2) }
+        }
+
+        private func printSummary(_ summary: LoadSummary) {
+            for file in summary.files {
+                var line = "\(file.source): \(file.lines) lines, \(file.loaded) loaded, \(file.rejected) rejected"
+                if file.skippedByStrict { line += " (--strict: nothing loaded from this file)" }
+                printStatus(line)
+            }
+            let kinds = Set(summary.loadedByKind.keys).union(summary.rejectedByKind.keys).sorted()
+            for kind in kinds {
+                let name = kind.padding(toLength: max(18, kind.count), withPad: " ", startingAt: 0)
+                printStatus(String(format: "  %@ %10lld loaded %8lld rejected", name as NSString,
+                                   summary.loadedByKind[kind] ?? 0, summary.rejectedByKind[kind] ?? 0))
+            }
+            let rate = summary.seconds > 0 ? Double(summary.lines) / summary.seconds : 0
+            printStatus(String(format: "%lld records loaded, %lld rejected in %.2f s (%.0f lines/s)",
+                               summary.loaded, summary.rejected, summary.seconds, rate))
+            if summary.rejected > 0 {
+                printStatus("rejects are kept in warehouse.load_rejects" + (rejects.map { " and \($0)" } ?? ""))
+            }
+        }
+    }
+}

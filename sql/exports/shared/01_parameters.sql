@@ -1,0 +1,199 @@
+-- export parameters: how a session says which range, zone, channels, as-of moment and content
+-- policy the export views read.
+--
+-- export.set_parameters(...) stores every value as a session-level custom setting
+-- (`inbox_export.<name>`, set_config(..., false)) and sets the session TimeZone, so that
+-- export.format_timestamp writes timestamps in the export's zone. The views read the values
+-- through the STABLE accessors below (never through SQL text), so a comparison such as
+-- `created_at >= export.range_start()` is an index range bound evaluated once per query.
+--
+-- Timestamps are stored as UTC text with microseconds (`2026-03-01T08:00:00.000000Z`), which
+-- reads back exactly whatever the session's DateStyle and TimeZone.
+
+create function export.set_parameters(
+    range_start    timestamptz,
+    range_end      timestamptz,
+    time_zone      text,
+    channel_ids    text[],
+    as_of          timestamptz,
+    content_policy text default 'twitter',
+    is_scheduled   boolean default false
+)
+returns void
+language plpgsql
+volatile
+as $$
+declare
+    zone_name text;
+    policy    text := lower(coalesce(content_policy, 'twitter'));
+    channels  text[];
+    unknown   text[];
+begin
+    if time_zone is null or time_zone = '' then
+        time_zone := 'UTC';
+    end if;
+    -- exact IANA name first, then a case-insensitive match (PostgreSQL itself accepts both)
+    select z.name into zone_name
+    from pg_timezone_names as z
+    where z.name = time_zone or lower(z.name) = lower(time_zone)
+    order by (z.name = time_zone) desc, z.name collate "C"
+    limit 1;
+    if zone_name is null then
+        raise exception 'unknown time zone "%"', time_zone
+            using errcode = 'invalid_parameter_value',
+                  hint = 'Use an IANA time zone name such as Europe/Paris or UTC.';
+    end if;
+
+    if range_start is not null and range_end is not null and range_end < range_start then
+        raise exception 'the range ends (%) before it starts (%)', range_end, range_start
+            using errcode = 'invalid_parameter_value';
+    end if;
+
+    if policy not in ('twitter', 'all', 'none') then
+        raise exception 'unknown content policy "%"', content_policy
+            using errcode = 'invalid_parameter_value',
+                  hint = 'The content policy is one of twitter, all, none.';
+    end if;
+
+    -- null and the empty array both mean "all channels"; duplicates and nulls are dropped
+    select array_agg(distinct c.channel_id order by c.channel_id)
+    into channels
+    from unnest(channel_ids) as c(channel_id)
+    where c.channel_id is not null;
+
+    select array_agg(c.channel_id order by c.channel_id)
+    into unknown
+    from unnest(channels) as c(channel_id)
+    where not exists (select 1 from inbox.channels as k where k.channel_id = c.channel_id);
+    if unknown is not null then
+        raise exception 'unknown channel id(s): %', array_to_string(unknown, ', ')
+            using errcode = 'invalid_parameter_value';
+    end if;
+
+    perform set_config('TimeZone', zone_name, false);
+    perform set_config('inbox_export.time_zone', zone_name, false);
+    perform set_config('inbox_export.range_start',
+        coalesce(to_char(range_start at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), ''), false);
+    perform set_config('inbox_export.range_end',
+        coalesce(to_char(range_end at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), ''), false);
+    perform set_config('inbox_export.as_of',
+        to_char(coalesce(as_of, now()) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), false);
+    perform set_config('inbox_export.channel_ids', coalesce(channels::text, ''), false);
+    perform set_config('inbox_export.content_policy', policy, false);
+    perform set_config('inbox_export.is_scheduled', coalesce(is_scheduled, false)::text, false);
+end;
+$$;
+
+comment on function export.set_parameters(timestamptz, timestamptz, text, text[], timestamptz, text, boolean) is
+'Sets the export parameters for this session: R = [range_start, range_end) (both may be null for open-conversations), '
+'the IANA time zone (also set as the session TimeZone), channel ids (null or empty = all channels), the as-of moment T '
+'(null = now()), the content policy (twitter | all | none) and whether the export is scheduled. '
+'Raises invalid_parameter_value for an unknown time zone, channel id or policy, or a range that ends before it starts.';
+
+-- Convenience overload for psql users: inclusive dates read in the zone.
+-- R = [from_date 00:00, to_date + 1 day 00:00) in time_zone. A null date leaves that bound open.
+create function export.set_parameters(
+    from_date      date,
+    to_date        date,
+    time_zone      text default 'UTC',
+    channel_ids    text[] default null,
+    as_of          timestamptz default now(),
+    content_policy text default 'twitter',
+    is_scheduled   boolean default false
+)
+returns void
+language plpgsql
+volatile
+as $$
+declare
+    zone_name text;
+begin
+    if to_date < from_date then
+        raise exception 'the range ends (%) before it starts (%)', to_date, from_date
+            using errcode = 'invalid_parameter_value';
+    end if;
+    -- validate the zone (and canonicalise its name) before using it in "at time zone"
+    select z.name into zone_name
+    from pg_timezone_names as z
+    where z.name = coalesce(nullif(time_zone, ''), 'UTC')
+       or lower(z.name) = lower(coalesce(nullif(time_zone, ''), 'UTC'))
+    order by (z.name = time_zone) desc, z.name collate "C"
+    limit 1;
+    if zone_name is null then
+        raise exception 'unknown time zone "%"', time_zone
+            using errcode = 'invalid_parameter_value',
+                  hint = 'Use an IANA time zone name such as Europe/Paris or UTC.';
+    end if;
+    perform export.set_parameters(
+        range_start    => from_date::timestamp at time zone zone_name,
+        range_end      => (to_date + 1)::timestamp at time zone zone_name,
+        time_zone      => zone_name,
+        channel_ids    => channel_ids,
+        as_of          => as_of,
+        content_policy => content_policy,
+        is_scheduled   => is_scheduled
+    );
+end;
+$$;
+
+comment on function export.set_parameters(date, date, text, text[], timestamptz, text, boolean) is
+'psql convenience: R = [from_date 00:00, to_date + 1 day 00:00) read in time_zone (default UTC), then as the timestamptz overload. '
+'Call it with named arguments, e.g. select export.set_parameters(from_date => ''2026-03-01'', to_date => ''2026-03-31'', time_zone => ''Europe/Paris'').';
+
+-- Accessors -------------------------------------------------------------------------------------
+
+create function export.range_start() returns timestamptz
+language sql stable parallel safe
+as $$ select nullif(current_setting('inbox_export.range_start', true), '')::timestamptz $$;
+comment on function export.range_start() is 'Start of R (inclusive), or null when no range was given.';
+
+create function export.range_end() returns timestamptz
+language sql stable parallel safe
+as $$ select nullif(current_setting('inbox_export.range_end', true), '')::timestamptz $$;
+comment on function export.range_end() is 'End of R (exclusive), or null when no range was given.';
+
+create function export.as_of() returns timestamptz
+language sql stable parallel safe
+as $$ select nullif(current_setting('inbox_export.as_of', true), '')::timestamptz $$;
+comment on function export.as_of() is 'The as-of moment T: ongoing intervals run to it; current status, topics, tags and Last Updated are read at it.';
+
+create function export.time_zone() returns text
+language sql stable parallel safe
+as $$ select coalesce(nullif(current_setting('inbox_export.time_zone', true), ''), 'UTC') $$;
+comment on function export.time_zone() is 'The export''s IANA time zone.';
+
+create function export.channel_ids() returns text[]
+language sql stable parallel safe
+as $$ select nullif(current_setting('inbox_export.channel_ids', true), '')::text[] $$;
+comment on function export.channel_ids() is 'The selected channel ids, or null for all channels.';
+
+create function export.channel_selected(channel_id text) returns boolean
+language sql stable parallel safe
+as $$
+    select coalesce(export.channel_ids() is null or channel_id = any (export.channel_ids()), false)
+$$;
+comment on function export.channel_selected(text) is
+'True when no channel filter is set, else when channel_id is one of the selected channels (a null channel, i.e. an unknown conversation, is then false).';
+
+create function export.content_policy() returns text
+language sql stable parallel safe
+as $$ select coalesce(nullif(current_setting('inbox_export.content_policy', true), ''), 'twitter') $$;
+comment on function export.content_policy() is 'twitter (default: TWITTER medium, on-demand exports only) | all | none.';
+
+create function export.is_scheduled() returns boolean
+language sql stable parallel safe
+as $$ select coalesce(nullif(current_setting('inbox_export.is_scheduled', true), '')::boolean, false) $$;
+comment on function export.is_scheduled() is 'True for a scheduled export (the twitter content policy then writes no content).';
+
+create function export.content_allowed(medium text) returns boolean
+language sql stable parallel safe
+as $$
+    select not export.is_scheduled()
+       and case export.content_policy()
+               when 'all' then true
+               when 'twitter' then coalesce(medium = 'TWITTER', false)
+               else false
+           end
+$$;
+comment on function export.content_allowed(text) is
+'Whether the messages export writes a message''s content: never in a scheduled export; else always (all), never (none) or only on a TWITTER channel (twitter, default).';
