@@ -43,6 +43,7 @@ struct JSONSyntaxError: Error {
 
 struct JSONLineReader {
     static let maximumDepth = 256
+    static let notAnObject = "the record is not a JSON object"
 
     private let bytes: UnsafeBufferPointer<UInt8>
     private var position = 0
@@ -60,7 +61,7 @@ struct JSONLineReader {
             _ = try reader.parseValue(depth: 0, decode: false)
             reader.skipWhitespace()
             if reader.position == bytes.count {
-                throw JSONSyntaxError(message: "the record is not a JSON object", offset: 0)
+                throw JSONSyntaxError(message: notAnObject, offset: 0)
             }
             throw reader.error("unexpected data after the JSON value")
         }

@@ -189,7 +189,7 @@ public final class Loader {
                 }
             }
             if state.linesInBatch >= options.batchLines {
-                if writeData { try flush(&state, loadID: loadID, file: &file) } else { try flushRejectsOnly(&state) }
+                if writeData { try flush(&state, loadID: loadID, file: &file) } else { try flushRejectsOnly(&state, file: &file) }
                 if let handler = progressHandler, Date().timeIntervalSince(lastProgress) > 0.2 {
                     lastProgress = Date()
                     handler(LoadProgress(source: name, bytesRead: bytesRead, totalBytes: compressedBytes == nil ? opened.size : nil,
@@ -201,7 +201,7 @@ public final class Loader {
         file.lines = lines
         file.sha256 = hash ?? hasher.finalize().map { String(format: "%02x", $0) }.joined()
         file.bytes = compressedBytes ?? bytesRead
-        if writeData { try flush(&state, loadID: loadID, file: &file) } else { try flushRejectsOnly(&state) }
+        if writeData { try flush(&state, loadID: loadID, file: &file) } else { try flushRejectsOnly(&state, file: &file) }
     }
 
     private func reject(_ line: LineReader.Line, kind: String?, reason: String, source: String, loadID: Int64,
@@ -233,9 +233,10 @@ public final class Loader {
         try rejectsOutput?.write(source: source, line: line.number, reason: reason, raw: text)
     }
 
-    private func flushRejectsOnly(_ state: inout BatchState) throws {
+    private func flushRejectsOnly(_ state: inout BatchState, file: inout LoadSummary.FileResult) throws {
         // Validation pass of a strict load: rejects are recorded, data is not.
         if state.rejectCount > 0 {
+            file.rejected += Int64(state.rejectCount)
             try connection.transaction {
                 try copyRejects(&state)
             }

@@ -20,6 +20,8 @@ enum RecordValidator {
         let members: [JSONMember]
         do {
             members = try JSONLineReader.parseObject(line)
+        } catch where error.message == JSONLineReader.notAnObject {
+            throw RejectReason(kind: nil, reason: JSONLineReader.notAnObject)
         } catch {
             throw RejectReason(kind: nil, reason: "not valid JSON: \(error.message) at byte \(error.offset + 1)")
         }
