@@ -87,12 +87,31 @@ public struct Migrator {
         public var schemaVersion = 0
     }
 
+    /// Whether every migration is recorded with its checksum and the export views are current:
+    /// read-only checks, so a read-only role can run exports without migrating.
+    public func isUpToDate(_ connection: Connection) throws -> Bool {
+        guard try connection.execute("select to_regclass('warehouse.schema_objects') is not null").scalar == "t" else { return false }
+        let recorded = try connection.execute("select version, checksum from warehouse.schema_migrations order by version")
+        let migrations = try resources.migrations()
+        guard recorded.rowCount == migrations.count else { return false }
+        for (index, migration) in migrations.enumerated()
+        where recorded.value(index, 0) != String(migration.version) || recorded.value(index, 1) != migration.checksum {
+            return false
+        }
+        let views = try connection.execute("select checksum from warehouse.schema_objects where name = 'export'").scalar
+        return views == (try exportChecksum())
+    }
+
     /// Brings the database up to date. Serialized across processes by an advisory lock.
     @discardableResult
     public func migrate(_ connection: Connection) throws -> Report {
         var report = Report()
         let migrations = try resources.migrations()
         let known = migrations.last?.version ?? 0
+        if try isUpToDate(connection) {
+            report.schemaVersion = known
+            return report
+        }
         try connection.transaction {
             try lock(connection)
             try connection.executeScript("""
@@ -158,6 +177,18 @@ public struct Migrator {
                     throw WarehouseError.schema("sql/exports/\(script.name): \(error)")
                 }
             }
+            // The export schema is recreated: grant it to the read-only role again.
+            try connection.executeScript("""
+                do $$
+                begin
+                    if exists (select 1 from pg_roles where rolname = 'inbox_warehouse_reader') then
+                        grant usage on schema export to inbox_warehouse_reader;
+                        grant select on all tables in schema export to inbox_warehouse_reader;
+                        grant execute on all functions in schema export to inbox_warehouse_reader;
+                    end if;
+                end
+                $$;
+                """)
             try connection.execute("""
                 insert into warehouse.schema_objects (name, checksum) values ('export', $1)
                 on conflict (name) do update set checksum = excluded.checksum, applied_at = clock_timestamp()

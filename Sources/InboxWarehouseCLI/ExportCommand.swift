@@ -49,6 +49,13 @@ extension InboxWarehouseCommand {
         @Flag(help: "Start the file with a UTF-8 byte-order mark (for spreadsheets).")
         var bom = false
 
+        @Flag(name: .customLong("safe-spreadsheet"),
+              help: "Prefix a ' to cells starting with =, +, -, @, tab or CR, so spreadsheets never run them as formulas (OWASP CSV injection). Off by default: data round-trips exactly.")
+        var safeSpreadsheet = false
+
+        @Flag(help: "Print a JSON summary (the manifests) on standard output.")
+        var json = false
+
         @Option(name: .customLong("content-policy"),
                 help: "Message content: twitter (content only for TWITTER channels, the default), all, none. Default from $INBOX_WAREHOUSE_CONTENT_POLICY.")
         var contentPolicy: String?
@@ -79,6 +86,7 @@ extension InboxWarehouseCommand {
                 }
                 if output == nil { throw ValidationError("name the output with --output FILE (or - for standard output)") }
             }
+            if json && output == "-" { throw ValidationError("--json prints on standard output: it cannot be combined with --output -") }
             if HeaderLocale(rawValue: headerLocale) == nil { throw ValidationError("--header-locale must be en or fr") }
             if let from, RangeBound(from) == nil { throw ValidationError("--from \"\(from)\" is not a date (YYYY-MM-DD) or an RFC 3339 timestamp") }
             if let to, RangeBound(to) == nil { throw ValidationError("--to \"\(to)\" is not a date (YYYY-MM-DD) or an RFC 3339 timestamp") }
@@ -100,25 +108,30 @@ extension InboxWarehouseCommand {
                 request.asOf = asOf
                 request.headerLocale = HeaderLocale(rawValue: headerLocale) ?? .en
                 request.includeBOM = bom
+                request.isSpreadsheetSafe = safeSpreadsheet
                 request.contentPolicy = resolvedContentPolicy ?? .twitter
                 request.maximumSpanMonths = maxSpanMonths
                 request.retentionMonths = retentionMonths
                 let (database, report) = try connection.connectMigrated()
                 let exporter = Exporter(connection: database, schemaVersion: report.schemaVersion)
-                if all, let outputDirectory {
-                    let manifests = try exporter.exportAll(request, directory: outputDirectory)
-                    if !quiet {
-                        for manifest in manifests {
-                            printStatus(String(format: "%@ %8d rows  %@", manifest.type.padding(toLength: 24, withPad: " ", startingAt: 0) as NSString,
-                                               manifest.rows, manifest.file as NSString))
-                        }
-                        printStatus("wrote \(manifests.count) exports to \(outputDirectory)")
+                var manifests: [ExportManifest] = []
+                try cancellingOnInterrupt(database) {
+                    if all, let outputDirectory {
+                        manifests = try exporter.exportAll(request, directory: outputDirectory)
+                    } else if let output, let manifest = try exporter.export(request, to: output) {
+                        manifests = [manifest]
                     }
-                } else if let output {
-                    let manifest = try exporter.export(request, to: output)
-                    if !quiet, let manifest {
-                        printStatus("wrote \(manifest.rows) rows (\(manifest.bytes) bytes) to \(output)")
+                }
+                if json {
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                    let data = all ? try encoder.encode(manifests) : try encoder.encode(manifests.first)
+                    print(String(decoding: data, as: UTF8.self))
+                } else if !quiet {
+                    for manifest in manifests {
+                        printStatus("\(manifest.type.padding(toLength: 24, withPad: " ", startingAt: 0)) \(manifest.rows) rows, \(manifest.bytes) bytes -> \(manifest.file)")
                     }
+                    if let outputDirectory, all { printStatus("wrote \(manifests.count) exports to \(outputDirectory)") }
                 }
             }
         }

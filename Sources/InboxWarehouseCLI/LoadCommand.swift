@@ -35,6 +35,9 @@ extension InboxWarehouseCommand {
         @Flag(help: "Print nothing but errors.")
         var quiet = false
 
+        @Flag(help: "Print a JSON summary on standard output.")
+        var json = false
+
         @Argument(help: ArgumentHelp("Event log files; - reads standard input; .gz files are decompressed.", valueName: "file"))
         var files: [String]
 
@@ -58,12 +61,31 @@ extension InboxWarehouseCommand {
                         FileHandle.standardError.write(Data((text + "\u{1B}[K").utf8))
                     }
                 }
-                let summary = try loader.load(files.map(LoadSource.init(argument:)))
+                let summary = try cancellingOnInterrupt(database) { try loader.load(files.map(LoadSource.init(argument:))) }
                 if standardErrorIsTerminal && !quiet { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
                 return summary
             }
-            if !quiet { printSummary(summary) }
+            if json { printJSON(summary) } else if !quiet { printSummary(summary) }
             if summary.rejected > 0 { throw ExitCode(2) }
+        }
+
+        private func printJSON(_ summary: LoadSummary) {
+            struct FileJSON: Encodable {
+                let source: String, load_id: Int64, sha256: String?, bytes: Int64, lines: Int64, loaded: Int64, rejected: Int64
+                let skipped_by_strict: Bool
+            }
+            struct SummaryJSON: Encodable {
+                let files: [FileJSON], loaded_by_kind: [String: Int64], rejected_by_kind: [String: Int64]
+                let loaded: Int64, rejected: Int64, seconds: Double
+            }
+            let value = SummaryJSON(
+                files: summary.files.map { FileJSON(source: $0.source, load_id: $0.loadID, sha256: $0.sha256, bytes: $0.bytes, lines: $0.lines,
+                                                    loaded: $0.loaded, rejected: $0.rejected, skipped_by_strict: $0.skippedByStrict) },
+                loaded_by_kind: summary.loadedByKind, rejected_by_kind: summary.rejectedByKind,
+                loaded: summary.loaded, rejected: summary.rejected, seconds: (summary.seconds * 1000).rounded() / 1000)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            if let data = try? encoder.encode(value) { print(String(decoding: data, as: UTF8.self)) }
         }
 
         private func printSummary(_ summary: LoadSummary) {

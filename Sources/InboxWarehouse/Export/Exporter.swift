@@ -57,6 +57,8 @@ public struct ExportRequest: Sendable {
     public var includeBOM = false
     public var contentPolicy: ContentPolicy = .twitter
     public var isScheduled = false
+    /// Neutralize cells a spreadsheet would read as formulas (OWASP CSV injection); off by default.
+    public var isSpreadsheetSafe = false
     /// The longest range, in calendar months.
     public var maximumSpanMonths = 18
     /// How far back from as-of data may be exported, in months.
@@ -88,11 +90,12 @@ public struct ExportManifest: Codable, Sendable {
         public let bom: Bool
         public let contentPolicy: String
         public let scheduled: Bool
+        public let spreadsheetSafe: Bool
 
         enum CodingKeys: String, CodingKey {
             case from, to, rangeStart = "range_start", rangeEnd = "range_end", timeZone = "time_zone",
                  channelIDs = "channel_ids", asOf = "as_of", headerLocale = "header_locale", bom,
-                 contentPolicy = "content_policy", scheduled
+                 contentPolicy = "content_policy", scheduled, spreadsheetSafe = "spreadsheet_safe"
         }
     }
 
@@ -274,7 +277,7 @@ public final class Exporter {
                                   timeZone: parameters.timeZone, channelIDs: parameters.channelIDs,
                                   asOf: parameters.asOf, headerLocale: request.headerLocale.rawValue,
                                   bom: request.includeBOM, contentPolicy: request.contentPolicy.rawValue,
-                                  scheduled: request.isScheduled),
+                                  scheduled: request.isScheduled, spreadsheetSafe: request.isSpreadsheetSafe),
                 rows: rows, bytes: file.bytesWritten, sha256: file.sha256,
                 schemaVersion: schemaVersion,
                 startedAt: isoTimestamp(started), finishedAt: isoTimestamp(finished),
@@ -292,7 +295,18 @@ public final class Exporter {
         if request.includeBOM { try sink.write([0xEF, 0xBB, 0xBF]) }
         try sink.write(Array(csvLine(request.type.headers(locale: request.headerLocale)).utf8))
         let view = try connection.escapeIdentifier(request.type.view)
-        return try connection.copyOut("copy (select * from export.\(view)) to stdout (format csv)") { chunk in
+        var selectList = "*"
+        if request.isSpreadsheetSafe {
+            let columns = try connection.execute("""
+                select attname from pg_attribute
+                where attrelid = ('export.' || quote_ident($1))::regclass and attnum > 0 and not attisdropped
+                order by attnum
+                """, [request.type.view])
+            selectList = try (0..<columns.rowCount).map {
+                "export.spreadsheet_safe(\(try connection.escapeIdentifier(columns.value($0, 0) ?? ""))::text)"
+            }.joined(separator: ", ")
+        }
+        return try connection.copyOut("copy (select \(selectList) from export.\(view)) to stdout (format csv)") { chunk in
             try sink.write(chunk)
         }
     }
