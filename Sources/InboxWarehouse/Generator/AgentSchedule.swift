@@ -69,8 +69,10 @@ struct AgentSchedule {
         let startMinute: Int
         let lengthMinutes: Int
         var hasMeeting = false
+        // Agent 0 always works the final day, so that some presence is still ongoing at the end.
+        let mustWork = agent == 0 && day == days - 1
         if weekday < 5 {
-            if random.chance(0.06) { return AgentShift() }
+            if random.chance(0.06) && !mustWork { return AgentShift() }
             switch agent % 3 {
             case 0: startMinute = 7 * 60
             case 1: startMinute = 9 * 60
@@ -79,7 +81,7 @@ struct AgentSchedule {
             lengthMinutes = 510
             hasMeeting = random.chance(0.4)
         } else {
-            if !random.chance(0.3) { return AgentShift() }
+            if !random.chance(0.3) && !mustWork { return AgentShift() }
             startMinute = 9 * 60
             lengthMinutes = 480
         }

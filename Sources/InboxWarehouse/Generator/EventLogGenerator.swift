@@ -615,7 +615,7 @@ final class GeneratorRun {
         // The contact: a returning one (skewed towards the head of the block) or any.
         let block = mediumBlocks[Catalog.media.firstIndex(of: channel.medium) ?? 0]
         let local = random.chance(0.4)
-            ? min(block.count - 1, Int(Double(block.count) * pow(random.unit(), 3)))
+            ? min(block.count - 1, Int(Double(block.count) * pow(random.unit(), 2)))
             : random.below(block.count)
         let contact = contactID(block.start + local)
 
