@@ -164,12 +164,17 @@ public struct EmbeddedCluster: Sendable {
     }
 
     private func createDatabaseIfMissing() throws {
+        try ensureDatabase(named: Self.databaseName)
+    }
+
+    /// Creates a database of that name in the (running) cluster if it does not exist yet.
+    public func ensureDatabase(named name: String) throws {
         let connection = try PostgresConnectionFactory.connect(url(database: "postgres"))
         defer { connection.close() }
-        let exists = try connection.execute("select 1 from pg_database where datname = $1", [Self.databaseName])
+        let exists = try connection.execute("select 1 from pg_database where datname = $1", [name])
         if exists.rowCount == 0 {
             do {
-                try connection.execute("create database \(try connection.escapeIdentifier(Self.databaseName))")
+                try connection.execute("create database \(try connection.escapeIdentifier(name))")
             } catch let error as PostgresError where error.sqlState == .duplicateDatabase {
                 // Another process created it meanwhile.
             }

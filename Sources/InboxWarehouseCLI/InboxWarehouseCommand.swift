@@ -22,7 +22,7 @@ struct InboxWarehouseCommand: ParsableCommand {
             Exit status: 0 success; 1 failure; 2 some input records were rejected (the rest loaded); \
             64 invalid command line.
             """,
-        subcommands: [Load.self, Export.self, Database.self]
+        subcommands: [Demo.self, Load.self, Export.self, Database.self, Generate.self]
     )
 
     static func main() {
