@@ -267,7 +267,7 @@ public final class Exporter {
         let file = try OutputFile(finalPath: path)
         do {
             let rows = try write(request, into: file)
-            try file.finish()
+            try file.complete()
             let finished = Date()
             let manifest = ExportManifest(
                 type: request.type.slug,
@@ -282,7 +282,16 @@ public final class Exporter {
                 schemaVersion: schemaVersion,
                 startedAt: isoTimestamp(started), finishedAt: isoTimestamp(finished),
                 seconds: (finished.timeIntervalSince(started) * 1000).rounded() / 1000)
-            try writeManifest(manifest, besides: path)
+            // Both files are complete on disk before either is renamed: a manifest that cannot be
+            // written (disk full) leaves no CSV under the final name either.
+            let manifestFile = try writeManifest(manifest, besides: path)
+            do {
+                try file.commit()
+            } catch {
+                manifestFile.discard()
+                throw error
+            }
+            try manifestFile.commit()
             return manifest
         } catch {
             file.discard()
@@ -311,18 +320,20 @@ public final class Exporter {
         }
     }
 
-    private func writeManifest(_ manifest: ExportManifest, besides path: String) throws {
+    /// Writes the manifest to its temporary file, complete and synced; the caller commits it.
+    private func writeManifest(_ manifest: ExportManifest, besides path: String) throws -> OutputFile {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let data = try encoder.encode(manifest) + Data("\n".utf8)
         let file = try OutputFile(finalPath: path + ".manifest.json")
         do {
             try file.write(Array(data))
-            try file.finish()
+            try file.complete()
         } catch {
             file.discard()
             throw error
         }
+        return file
     }
 }
 
@@ -423,15 +434,26 @@ final class OutputFile {
 
     /// Flushes, syncs and renames the file into place.
     func finish() throws {
+        try complete()
+        try commit()
+    }
+
+    /// Flushes and syncs the temporary file (its hash is then known); does not rename it.
+    func complete() throws {
         try flush()
         sha256 = hasher.finalize().map { String(format: "%02x", $0) }.joined()
-        guard let finalPath, let temporaryPath else { return }
+        guard let finalPath, temporaryPath != nil else { return }
         if fsync(descriptor) != 0 {
             let message = String(cString: strerror(errno))
             discard()
             throw WarehouseError.io("writing \(finalPath) failed: \(message)")
         }
-        close(descriptor)
+    }
+
+    /// Renames the completed temporary file into place.
+    func commit() throws {
+        guard let finalPath, let temporaryPath else { return }
+        closeDescriptor()
         if rename(temporaryPath, finalPath) != 0 {
             let message = String(cString: strerror(errno))
             unlink(temporaryPath)
@@ -439,10 +461,19 @@ final class OutputFile {
         }
     }
 
+    private var isClosed = false
+
+    /// Closes the descriptor once (a second close could close a descriptor opened meanwhile).
+    private func closeDescriptor() {
+        guard !isClosed, temporaryPath != nil else { return }
+        isClosed = true
+        close(descriptor)
+    }
+
     /// Removes the partial file.
     func discard() {
         guard let temporaryPath else { return }
-        close(descriptor)
+        closeDescriptor()
         unlink(temporaryPath)
     }
 }

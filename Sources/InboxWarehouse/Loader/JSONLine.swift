@@ -75,6 +75,8 @@ struct JSONLineReader {
             while true {
                 reader.skipWhitespace()
                 guard reader.peek() == UInt8(ascii: "\"") else { throw reader.error("expected a member name") }
+                // Reset before the name: a \u0000 in the name must count too (kept in `extra`).
+                reader.sawNULEscape = false
                 let keyStart = reader.position
                 let key = try reader.parseString(decode: true) ?? ""
                 let keyEnd = reader.position
@@ -83,7 +85,6 @@ struct JSONLineReader {
                 reader.position += 1
                 reader.skipWhitespace()
                 let valueStart = reader.position
-                reader.sawNULEscape = false
                 let value = try reader.parseValue(depth: 1, decode: true)
                 members.append(JSONMember(key: key, value: value, keyRange: keyStart..<keyEnd,
                                           valueRange: valueStart..<reader.position,

@@ -150,6 +150,63 @@ public final class Loader {
             rowCounts = Array(repeating: 0, count: kindCount)
             loadedByKind = Array(repeating: 0, count: kindCount)
         }
+
+        /// Moves the current batch out (rows, rejects, line count) and starts an empty one;
+        /// the running totals stay.
+        mutating func takeBatch() -> BatchState {
+            let batch = self
+            rows = Array(repeating: [], count: rows.count)
+            rowCounts = Array(repeating: 0, count: rowCounts.count)
+            rejects = []
+            rejectCount = 0
+            linesInBatch = 0
+            return batch
+        }
+    }
+
+    /// Writes batches on its own thread, in order, at most one in flight.
+    private final class BatchWriter: @unchecked Sendable {
+        // Mutable state is guarded by `lock`; `write` runs only on `queue`.
+        private let queue = DispatchQueue(label: "inbox-warehouse.loader.writer")
+        private let slot = DispatchSemaphore(value: 1)
+        private let lock = NSLock()
+        private let write: (BatchState) throws -> [Int64]
+        private var failure: Error?
+        private var totals = (loadedByKind: [Int64](repeating: 0, count: RecordKind.all.count), loaded: Int64(0), rejected: Int64(0))
+
+        init(write: @escaping (BatchState) throws -> [Int64]) { self.write = write }
+
+        func submit(_ batch: BatchState) throws {
+            slot.wait()
+            if let failure = lock.withLock({ failure }) {
+                slot.signal()
+                throw failure
+            }
+            let box = UncheckedSendable(batch)
+            queue.async {
+                do {
+                    let counts = try self.write(box.value)
+                    self.lock.withLock {
+                        for index in counts.indices { self.totals.loadedByKind[index] += counts[index] }
+                        self.totals.loaded += counts.reduce(0, +)
+                        self.totals.rejected += Int64(box.value.rejectCount)
+                    }
+                } catch {
+                    self.lock.withLock { if self.failure == nil { self.failure = error } }
+                }
+                self.slot.signal()
+            }
+        }
+
+        /// Waits for the batch in flight; returns the totals written, or the first failure.
+        func finish() throws -> (loadedByKind: [Int64], loaded: Int64, rejected: Int64) {
+            slot.wait()
+            slot.signal()
+            return try lock.withLock {
+                if let failure { throw failure }
+                return totals
+            }
+        }
     }
 
     private func scan(_ source: LoadSource, name: String, loadID: Int64, state: inout BatchState, writeData: Bool,
@@ -168,6 +225,11 @@ public final class Loader {
         let reader = LineReader(descriptor: opened.descriptor)
         var scratch: [UInt8] = []
         scratch.reserveCapacity(4096)
+        var rejectedSoFar: Int64 = 0
+        // Batches are written on a second thread while the next one is parsed (at most one in
+        // flight, in order), so validation in Swift and the server's upserts overlap.
+        let writer = writeData ? BatchWriter { [unowned self] batch in try self.writeBatch(batch, loadID: loadID) } : nil
+        do {
         let lines = try reader.forEachLine(onChunk: { chunk in
             if hash == nil { hasher.update(bufferPointer: chunk) }
             bytesRead += Int64(chunk.count)
@@ -189,11 +251,12 @@ public final class Loader {
                 }
             }
             if state.linesInBatch >= options.batchLines {
-                if writeData { try flush(&state, loadID: loadID, file: &file) } else { try flushRejectsOnly(&state, file: &file) }
+                if let writer { try writer.submit(state.takeBatch()) } else { try flushRejectsOnly(&state, file: &file) }
+                rejectedSoFar = state.rejectedByKind.values.reduce(0, +)
                 if let handler = progressHandler, Date().timeIntervalSince(lastProgress) > 0.2 {
                     lastProgress = Date()
                     handler(LoadProgress(source: name, bytesRead: bytesRead, totalBytes: compressedBytes == nil ? opened.size : nil,
-                                         lines: line.number, rejected: file.rejected))
+                                         lines: line.number, rejected: rejectedSoFar))
                 }
             }
         }
@@ -201,7 +264,20 @@ public final class Loader {
         file.lines = lines
         file.sha256 = hash ?? hasher.finalize().map { String(format: "%02x", $0) }.joined()
         file.bytes = compressedBytes ?? bytesRead
-        if writeData { try flush(&state, loadID: loadID, file: &file) } else { try flushRejectsOnly(&state, file: &file) }
+        if let writer {
+            try writer.submit(state.takeBatch())
+            let totals = try writer.finish()
+            for index in totals.loadedByKind.indices { state.loadedByKind[index] += totals.loadedByKind[index] }
+            file.loaded += totals.loaded
+            file.rejected += totals.rejected
+        } else {
+            try flushRejectsOnly(&state, file: &file)
+        }
+        } catch {
+            // Let a batch in flight finish (or fail) before the connection is used again.
+            _ = try? writer?.finish()
+            throw error
+        }
     }
 
     private func reject(_ line: LineReader.Line, kind: String?, reason: String, source: String, loadID: Int64,
@@ -210,13 +286,18 @@ public final class Loader {
         state.rejectedByKind[kind ?? "unknown", default: 0] += 1
         let exact = isValidUTF8(line.bytes) && !line.bytes.contains(0)
         let text = exact ? String(decoding: line.bytes, as: UTF8.self)
-                         : String(decoding: line.bytes, as: UTF8.self).replacingOccurrences(of: "\u{0}", with: "\u{FFFD}")
-        var row = state.rejects
+                         : replacingNUL(String(decoding: line.bytes, as: UTF8.self), with: "\u{FFFD}")
+        // The row is built apart and appended in place: copying the batch's growing reject
+        // buffer for every reject made batches full of rejects quadratic.
+        var row: [UInt8] = []
         appendDecimal(loadID, to: &row); row.append(0x09)
         appendCopyText(source, to: &row); row.append(0x09)
         appendDecimal(line.number, to: &row); row.append(0x09)
         if let kind { appendCopyText(kind, to: &row) } else { row.append(contentsOf: Array("\\N".utf8)) }
         row.append(0x09)
+        // A reason may quote the record (an unknown type, a field name); PostgreSQL text cannot
+        // hold a NUL, so a decoded \u0000 in it is written back as the escape.
+        let reason = replacingNUL(reason, with: "\\u0000")
         appendCopyText(reason, to: &row); row.append(0x09)
         appendCopyText(text, to: &row); row.append(0x09)
         if exact {
@@ -229,7 +310,7 @@ public final class Loader {
             }
         }
         row.append(0x0A)
-        state.rejects = row
+        state.rejects.append(contentsOf: row)
         try rejectsOutput?.write(source: source, line: line.number, reason: reason, raw: text)
     }
 
@@ -246,7 +327,9 @@ public final class Loader {
     }
 
     /// Writes one batch in one transaction: every kind's rows, the rejects, the ledger progress.
-    private func flush(_ state: inout BatchState, loadID: Int64, file: inout LoadSummary.FileResult) throws {
+    /// Returns the records written per kind.
+    private func writeBatch(_ batch: BatchState, loadID: Int64) throws -> [Int64] {
+        var state = batch
         var loadedNow: Int64 = 0
         let rejectedNow = Int64(state.rejectCount)
         try connection.transaction {
@@ -266,14 +349,7 @@ public final class Loader {
                 where load_id = $1
                 """, [String(loadID), String(state.linesInBatch), String(loadedNow), String(rejectedNow)])
         }
-        for index in state.rows.indices {
-            state.loadedByKind[index] += Int64(state.rowCounts[index])
-            state.rows[index].removeAll(keepingCapacity: true)
-            state.rowCounts[index] = 0
-        }
-        file.loaded += loadedNow
-        file.rejected += rejectedNow
-        state.linesInBatch = 0
+        return batch.rowCounts.map(Int64.init)
     }
 
     private func copyRejects(_ state: inout BatchState) throws {
@@ -344,6 +420,23 @@ public final class Loader {
 }
 
 private let hexDigits = Array("0123456789abcdef".utf8)
+
+/// Replaces every NUL scalar. (String.replacingOccurrences compares characters, and a NUL
+/// followed by a combining mark is one character that it would not match.)
+private func replacingNUL(_ text: String, with replacement: String) -> String {
+    guard text.utf8.contains(0) else { return text }
+    var result = String.UnicodeScalarView()
+    for scalar in text.unicodeScalars {
+        if scalar.value == 0 { result.append(contentsOf: replacement.unicodeScalars) } else { result.append(scalar) }
+    }
+    return String(result)
+}
+
+/// Hands a value to another thread when the code guarantees only one thread uses it at a time.
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
 
 private func isBlank(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
     for byte in bytes where byte != 0x20 && byte != 0x09 && byte != 0x0D { return false }

@@ -25,12 +25,7 @@ enum RecordValidator {
         } catch {
             throw RejectReason(kind: nil, reason: "not valid JSON: \(error.message) at byte \(error.offset + 1)")
         }
-        // Later duplicates of a name win, as in most JSON readers.
-        var byName: [String: Int] = [:]
-        byName.reserveCapacity(members.count)
-        for (index, member) in members.enumerated() { byName[member.key] = index }
-
-        guard let typeIndex = byName["type"] else {
+        guard let typeIndex = members.lastIndex(where: { $0.key == "type" }) else {
             throw RejectReason(kind: nil, reason: "missing required field \"type\"")
         }
         guard case .string(let type) = members[typeIndex].value else {
@@ -43,14 +38,27 @@ enum RecordValidator {
             throw RejectReason(kind: nil, reason: "unknown type \"\(truncated(type))\"")
         }
         let kind = RecordKind.all[kindIndex]
+        // Which member holds each field (later duplicates of a name win, as in most JSON
+        // readers), found by comparing names: no hashing on this per-line path.
+        var fieldMember = [Int](repeating: -1, count: kind.fields.count)
+        var isExtra = [Bool](repeating: false, count: members.count)
+        for (memberIndex, member) in members.enumerated() {
+            if let fieldIndex = kind.fields.firstIndex(where: { $0.name == member.key }) {
+                fieldMember[fieldIndex] = memberIndex
+            } else if member.key != "type" {
+                isExtra[memberIndex] = true
+            }
+        }
         let rowStart = output.count
         do {
-            for field in kind.fields {
-                let value = byName[field.name].map { members[$0].value } ?? .null
-                try appendField(field, value, kind: kind, to: &output)
+            for (fieldIndex, field) in kind.fields.enumerated() {
+                let memberIndex = fieldMember[fieldIndex]
+                let value = memberIndex >= 0 ? members[memberIndex].value : .null
+                let hasNUL = memberIndex >= 0 && members[memberIndex].containsNULEscape
+                try appendField(field, value, containsNUL: hasNUL, kind: kind, to: &output)
                 output.append(0x09)  // tab
             }
-            try appendExtra(members: members, byName: byName, kind: kind, line: line, to: &output)
+            try appendExtra(members: members, isExtra: isExtra, kind: kind, line: line, to: &output)
             output.append(0x09)
             appendDecimal(sequence, to: &output)
             output.append(0x0A)
@@ -61,7 +69,7 @@ enum RecordValidator {
         return kindIndex
     }
 
-    private static func appendField(_ field: FieldSpec, _ value: JSONValue, kind: RecordKind,
+    private static func appendField(_ field: FieldSpec, _ value: JSONValue, containsNUL: Bool, kind: RecordKind,
                                     to output: inout [UInt8]) throws(RejectReason) {
         func reject(_ reason: String) -> RejectReason { RejectReason(kind: kind.type, reason: reason) }
         if value == .null {
@@ -78,7 +86,8 @@ enum RecordValidator {
             guard case .string(let text) = value else {
                 throw reject("field \"\(field.name)\" must be a string, got \(value.typeName)")
             }
-            if text.utf8.contains(0) {
+            // A NUL can only come from a \u0000 escape (a raw one is not valid JSON).
+            if containsNUL {
                 throw reject("field \"\(field.name)\" contains a NUL character (\\u0000), which cannot be stored")
             }
             switch field.type {
@@ -97,7 +106,7 @@ enum RecordValidator {
                 guard let instant = UTCInstant.parse(text) else {
                     throw reject("field \"\(field.name)\" is not an RFC 3339 timestamp with an offset (years 0001-9999): \"\(truncated(text))\"")
                 }
-                output.append(contentsOf: instant.postgresLiteral.utf8)
+                instant.appendPostgresLiteral(to: &output)
             default:
                 appendCopyText(text, to: &output)
             }
@@ -118,11 +127,12 @@ enum RecordValidator {
     }
 
     /// Members the contract does not list are kept verbatim in `extra` as a JSON object.
-    private static func appendExtra(members: [JSONMember], byName: [String: Int], kind: RecordKind,
+    private static func appendExtra(members: [JSONMember], isExtra: [Bool], kind: RecordKind,
                                     line: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) throws(RejectReason) {
         var first = true
-        for (index, member) in members.enumerated() where member.key != "type" && !kind.fieldNames.contains(member.key) {
-            guard byName[member.key] == index else { continue }  // an earlier duplicate
+        for (index, member) in members.enumerated() where isExtra[index] {
+            // An earlier duplicate of a name is superseded by the later one.
+            if members[(index + 1)...].contains(where: { $0.key == member.key }) { continue }
             if member.containsNULEscape {
                 throw RejectReason(kind: kind.type, reason: "field \"\(truncated(member.key))\" contains \\u0000, which cannot be stored")
             }

@@ -88,22 +88,28 @@ struct UTCInstant: Comparable {
 
     /// `YYYY-MM-DD HH:MM:SS.ffffff+00`, the literal handed to PostgreSQL.
     var postgresLiteral: String {
+        var output: [UInt8] = []
+        appendPostgresLiteral(to: &output)
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// Appends the literal to a byte buffer (the loader's hot path: no intermediate allocation).
+    func appendPostgresLiteral(to output: inout [UInt8]) {
         var days = microseconds / 86_400_000_000
         var rest = microseconds % 86_400_000_000
         if rest < 0 { rest += 86_400_000_000; days -= 1 }
         let (year, month, day) = civilFromDays(Int(days))
         let seconds = Int(rest / 1_000_000)
         let micros = Int(rest % 1_000_000)
-        var output = [UInt8]()
-        output.reserveCapacity(30)
         func append(_ value: Int, width: Int) {
-            var digits = [UInt8](repeating: 0x30, count: width)
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
             var remaining = value
-            for index in stride(from: width - 1, through: 0, by: -1) {
-                digits[index] = UInt8(0x30 + remaining % 10)
-                remaining /= 10
+            while divisor > 0 {
+                output.append(UInt8(0x30 + remaining / divisor % 10))
+                remaining %= divisor
+                divisor /= 10
             }
-            output.append(contentsOf: digits)
         }
         append(year, width: 4); output.append(UInt8(ascii: "-"))
         append(month, width: 2); output.append(UInt8(ascii: "-"))
@@ -115,8 +121,7 @@ struct UTCInstant: Comparable {
             output.append(UInt8(ascii: "."))
             append(micros, width: 6)
         }
-        output.append(contentsOf: Array("+00".utf8))
-        return String(decoding: output, as: UTF8.self)
+        output.append(UInt8(ascii: "+")); output.append(UInt8(ascii: "0")); output.append(UInt8(ascii: "0"))
     }
 }
 
