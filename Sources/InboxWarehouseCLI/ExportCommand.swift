@@ -118,8 +118,19 @@ extension InboxWarehouseCommand {
                 try cancellingOnInterrupt(database) {
                     if all, let outputDirectory {
                         manifests = try exporter.exportAll(request, directory: outputDirectory)
-                    } else if let output, let manifest = try exporter.export(request, to: output) {
-                        manifests = [manifest]
+                    } else if let output {
+                        // Recorded as an export job (announced with NOTIFY and the webhook, see
+                        // docs/scheduling.md); a role that may not write jobs (the read-only
+                        // reader) still exports, unrecorded.
+                        let runner = JobRunner(connection: database, schemaVersion: report.schemaVersion,
+                                               options: try RunnerOptions.fromEnvironment())
+                        let manifest: ExportManifest?
+                        if try database.execute("select has_table_privilege('warehouse.export_jobs', 'insert')").scalar == "t" {
+                            manifest = try runner.runOnDemandWithManifest(request, to: output).manifest
+                        } else {
+                            manifest = try exporter.export(request, to: output)
+                        }
+                        if let manifest { manifests = [manifest] }
                     }
                 }
                 if json {

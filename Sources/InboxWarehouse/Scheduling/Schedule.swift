@@ -1,0 +1,255 @@
+import Foundation
+import PostgresLibPQ
+
+/// How often a schedule exports: each run exports the previous complete period of this length in
+/// the schedule's time zone.
+public enum Frequency: String, Sendable, CaseIterable, Codable {
+    case hourly, daily, weekly, monthly
+
+    /// The `date_trunc` unit of the period (weeks start on Monday, as ISO 8601 and PostgreSQL).
+    var unit: String {
+        switch self {
+        case .hourly: return "hour"
+        case .daily: return "day"
+        case .weekly: return "week"
+        case .monthly: return "month"
+        }
+    }
+}
+
+/// Where a schedule delivers: a local directory or an SFTP server. Below it, one folder per
+/// export type (docs/scheduling.md, "Delivery layout").
+public enum Destination: Sendable, Equatable, CustomStringConvertible {
+    /// An absolute local directory.
+    case directory(String)
+    /// `sftp://user@host[:port]/path`.
+    case sftp(SFTPLocation)
+
+    /// Parses a destination. A relative local path is made absolute against `currentDirectory`,
+    /// so the scheduler finds it whatever directory it runs in.
+    public init(parsing text: String, currentDirectory: String = FileManager.default.currentDirectoryPath) throws {
+        if text.lowercased().hasPrefix("sftp://") {
+            self = .sftp(try SFTPLocation(parsing: text))
+            return
+        }
+        if text.contains("://") {
+            throw WarehouseError.invalidParameter("destination \"\(RecordValidator.truncated(text))\" is neither a directory nor an sftp://user@host[:port]/path URL")
+        }
+        guard !text.isEmpty else { throw WarehouseError.invalidParameter("the destination is empty") }
+        let url = text.hasPrefix("/") ? URL(fileURLWithPath: text) : URL(fileURLWithPath: currentDirectory).appendingPathComponent(text)
+        self = .directory(url.standardizedFileURL.path)
+    }
+
+    public var description: String {
+        switch self {
+        case .directory(let path): return path
+        case .sftp(let location): return location.description
+        }
+    }
+}
+
+/// An SFTP destination: user, host, port and base directory.
+public struct SFTPLocation: Sendable, Equatable, CustomStringConvertible {
+    public let user: String
+    public let host: String
+    public let port: Int?
+    /// The base directory on the server: absolute (`/srv/exports`), or relative to the user's
+    /// home when the URL path starts with `/~/` (`sftp://u@h/~/exports` → `exports`).
+    public let path: String
+
+    public init(user: String, host: String, port: Int?, path: String) {
+        self.user = user
+        self.host = host
+        self.port = port
+        self.path = path
+    }
+
+    public init(parsing text: String) throws {
+        func invalid(_ why: String) -> WarehouseError {
+            .invalidParameter("destination \"\(RecordValidator.truncated(text))\": \(why) (expected sftp://user@host[:port]/path)")
+        }
+        guard let components = URLComponents(string: text), components.scheme?.lowercased() == "sftp" else {
+            throw invalid("not a valid URL")
+        }
+        guard let user = components.user, !user.isEmpty else { throw invalid("the user is missing") }
+        guard components.password == nil else { throw invalid("passwords are not accepted, use key authentication") }
+        guard var host = components.host, !host.isEmpty else { throw invalid("the host is missing") }
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        // Nothing that ssh could read as an option or that needs quoting.
+        let allowedUser = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        let allowedHost = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:")
+        guard !user.hasPrefix("-"), user.unicodeScalars.allSatisfy(allowedUser.contains) else { throw invalid("the user name has characters ssh does not accept") }
+        guard !host.hasPrefix("-"), host.unicodeScalars.allSatisfy(allowedHost.contains) else { throw invalid("the host name is not valid") }
+        if let port = components.port, !(1...65535).contains(port) { throw invalid("the port is out of range") }
+        var path = components.percentEncodedPath.removingPercentEncoding ?? components.path
+        if path.hasPrefix("/~/") { path = String(path.dropFirst(3)) } else if path == "/~" { path = "" }
+        if path.isEmpty { path = "" }
+        guard !path.contains("\n"), !path.contains("\r"), !path.contains("\0") else { throw invalid("the path has control characters") }
+        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        self.init(user: user, host: host, port: components.port, path: path)
+    }
+
+    public var description: String {
+        let hostPart = host.contains(":") ? "[\(host)]" : host
+        let portPart = port.map { ":\($0)" } ?? ""
+        let pathPart = path.hasPrefix("/") ? path : "/~/" + path
+        return "sftp://\(user)@\(hostPart)\(portPart)\(pathPart)"
+    }
+}
+
+/// A stored schedule.
+public struct Schedule: Sendable, Codable, Equatable {
+    public let scheduleID: Int64
+    public let name: String
+    public let exportType: String
+    public let frequency: Frequency
+    public let timeZone: String
+    public let channelIDs: [String]
+    public let destination: String
+    /// The start of the first period this schedule exports (RFC 3339, UTC).
+    public let startsAt: String
+    public let isEnabled: Bool
+    public let createdAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case scheduleID = "schedule_id", name, exportType = "type", frequency, timeZone = "time_zone",
+             channelIDs = "channel_ids", destination, startsAt = "starts_at", isEnabled = "enabled",
+             createdAt = "created_at"
+    }
+}
+
+/// What `schedule add` asks for.
+public struct ScheduleDefinition: Sendable {
+    public var name: String
+    public var type: ExportType
+    public var frequency: Frequency
+    public var timeZone = "UTC"
+    public var channelIDs: [String] = []
+    public var destination: Destination
+    /// The first period to export: the period containing this date or instant (read in the
+    /// zone). Nil: the previous complete period at the time the schedule is added, so the first
+    /// run exports it.
+    public var start: RangeBound?
+    /// Now, for tests (RFC 3339); nil is the server's clock.
+    public var now: String?
+    /// A start older than this many months before now is refused (its periods are not exportable).
+    public var retentionMonths = 18
+
+    public init(name: String, type: ExportType, frequency: Frequency, destination: Destination) {
+        self.name = name
+        self.type = type
+        self.frequency = frequency
+        self.destination = destination
+    }
+}
+
+/// Adds, lists and removes schedules (`warehouse.export_schedules`).
+public struct ScheduleStore {
+    let connection: Connection
+
+    public init(connection: Connection) { self.connection = connection }
+
+    /// Validates and stores a schedule; returns it as stored.
+    @discardableResult
+    public func add(_ definition: ScheduleDefinition) throws -> Schedule {
+        let name = definition.name
+        guard !name.isEmpty, name.utf8.count <= 200, !name.contains(where: { $0.isNewline }) else {
+            throw WarehouseError.invalidParameter("a schedule name is 1 to 200 characters on one line")
+        }
+        let zone = try canonicalTimeZone(definition.timeZone, connection)
+        var channels: [String] = []
+        for id in definition.channelIDs where !channels.contains(id) { channels.append(id) }
+        if !channels.isEmpty {
+            let unknown = try connection.execute("""
+                select id from unnest($1::text[]) with ordinality as given(id, position)
+                where not exists (select 1 from inbox.channels c where c.channel_id = given.id)
+                order by position
+                """, [postgresTextArray(channels)])
+            if unknown.rowCount > 0 {
+                let names = (0..<unknown.rowCount).compactMap { unknown.value($0, 0) }.map { "\"\(RecordValidator.truncated($0))\"" }
+                throw WarehouseError.invalidParameter("unknown channel id \(names.joined(separator: ", "))")
+            }
+        }
+        if let now = definition.now, UTCInstant.parse(now) == nil {
+            throw WarehouseError.invalidParameter("--now \"\(RecordValidator.truncated(now))\" is not an RFC 3339 timestamp with an offset")
+        }
+        // The first period: the one containing --start, else the one before the current period.
+        let start = try connection.execute("""
+            with input as (
+                select $1::text as unit, $2::text as zone, $3::text as start_kind, $4::text as start_value,
+                       coalesce($5::timestamptz, now()) as now_at, $6::int as retention_months,
+                       case $1::text when 'hour' then interval '1 hour' when 'day' then interval '1 day'
+                                     when 'week' then interval '7 days' else interval '1 month' end as step
+            ), first_local as (
+                select case
+                           when start_kind = 'date' then date_trunc(unit, start_value::date::timestamp)
+                           when start_kind = 'instant' then date_trunc(unit, start_value::timestamptz at time zone zone)
+                           else date_trunc(unit, now_at at time zone zone) - step
+                       end as local_start,
+                       zone, now_at, retention_months
+                from input
+            )
+            select to_char((local_start at time zone zone) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                   (local_start at time zone zone) < ((now_at at time zone zone) - make_interval(months => retention_months)) at time zone zone
+            from first_local
+            """, [definition.frequency.unit, zone, definition.start?.kind ?? "none", definition.start?.value,
+                  definition.now, String(definition.retentionMonths)])
+        guard let startsAt = start.value(0, 0) else { throw WarehouseError.invalidParameter("cannot compute the first period") }
+        if start.value(0, 1) == "t" {
+            throw WarehouseError.invalidParameter("--start is before the \(definition.retentionMonths)-month retention window; those periods cannot be exported")
+        }
+        do {
+            let inserted = try connection.execute("""
+                insert into warehouse.export_schedules (name, export_type, frequency, time_zone, channel_ids, destination, starts_at)
+                values ($1, $2, $3, $4, $5::text[], $6, $7::timestamptz)
+                returning schedule_id
+                """, [name, definition.type.slug, definition.frequency.rawValue, zone, postgresTextArray(channels),
+                      definition.destination.description, startsAt])
+            let id = inserted.scalar ?? ""
+            guard let schedule = try list().first(where: { String($0.scheduleID) == id }) else {
+                throw WarehouseError.schema("the schedule just added cannot be read back")
+            }
+            return schedule
+        } catch let error as PostgresError where error.sqlState == .uniqueViolation {
+            throw WarehouseError.invalidParameter("a schedule named \"\(RecordValidator.truncated(name))\" already exists")
+        }
+    }
+
+    /// Every schedule, by name.
+    public func list() throws -> [Schedule] {
+        let result = try connection.execute("""
+            select schedule_id, name, export_type, frequency, time_zone, array_to_json(channel_ids)::text, destination,
+                   to_char(starts_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), is_enabled,
+                   to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+            from warehouse.export_schedules
+            order by name collate "C"
+            """)
+        return try (0..<result.rowCount).map { row in
+            let channels = try JSONDecoder().decode([String].self, from: Data((result.value(row, 5) ?? "[]").utf8))
+            return Schedule(
+                scheduleID: Int64(result.value(row, 0) ?? "") ?? 0, name: result.value(row, 1) ?? "",
+                exportType: result.value(row, 2) ?? "", frequency: Frequency(rawValue: result.value(row, 3) ?? "") ?? .daily,
+                timeZone: result.value(row, 4) ?? "UTC", channelIDs: channels, destination: result.value(row, 6) ?? "",
+                startsAt: result.value(row, 7) ?? "", isEnabled: result.value(row, 8) == "t", createdAt: result.value(row, 9) ?? "")
+        }
+    }
+
+    /// Removes a schedule; its jobs stay (with no schedule id, the name kept). Returns false when
+    /// no schedule has that name.
+    @discardableResult
+    public func remove(name: String) throws -> Bool {
+        try connection.execute("delete from warehouse.export_schedules where name = $1", [name]).affectedRows > 0
+    }
+}
+
+/// The zone's canonical IANA name (exact match first, then case-insensitive), or a clear error.
+func canonicalTimeZone(_ zone: String, _ connection: Connection) throws -> String {
+    let name = zone.isEmpty || zone.utf8.count > 100 ? nil : try connection.execute("""
+        select name from pg_timezone_names where name = $1 or lower(name) = lower($1)
+        order by (name = $1) desc, name collate "C" limit 1
+        """, [zone]).scalar
+    guard let name else {
+        throw WarehouseError.invalidParameter("unknown time zone \"\(RecordValidator.truncated(zone))\" (use an IANA name such as Europe/Paris)")
+    }
+    return name
+}
