@@ -121,6 +121,7 @@ for slug in resolved-conversations open-conversations messages teams contacts to
     DATABASE_URL=$TOOL_URL "$BIN" export "$slug" --from $FROM --to $TO --tz $TZ --as-of $ASOF --output "$WORK/$slug.csv" --quiet
     t1=$(now)
     psql -q "$TOOL_URL" -o "$WORK/$slug.psql.csv" <<SQL
+set jit = off;
 begin isolation level repeatable read, read only;
 select export.set_parameters(range_start => timestamptz '2026-03-01 00:00 Europe/Paris', range_end => timestamptz '2026-04-01 00:00 Europe/Paris', time_zone => 'Europe/Paris', channel_ids => null, as_of => '$ASOF', content_policy => 'twitter', is_scheduled => false) \\g /dev/null
 copy (select * from export.$view) to stdout (format csv);

@@ -10,7 +10,9 @@
 --
 -- Plan: each figure is one range scan over R of its event table (presences.ended_at,
 -- messages.created_at, locks.ended_at, status_changes.changed_at, tag/topic
--- applications.applied_at, csat_surveys.responded_at) aggregated by agent_id.
+-- applications.applied_at, csat_surveys.responded_at) aggregated by agent_id. Lock classes and
+-- "with reply" are joins over just those sessions / conversations (set-based), with the
+-- definitions of export.lock_sessions and export.human_reply_at_or_before.
 
 create view export.agent_metrics as
 with presence_times as (
@@ -47,40 +49,113 @@ replies as (
     group by m.agent_id
 ),
 
+-- lock sessions overlapping R (candidates through the ended_at index: ended after R starts or
+-- still held), with their class decided on the whole session (see export.lock_sessions) by two
+-- joins instead of two lookups per session.
+sessions as materialized (
+    select
+        l.lock_id,
+        l.conversation_id,
+        l.agent_id,
+        l.started_at,
+        coalesce(l.ended_at, export.as_of()) as effective_ended_at
+    from inbox.locks as l
+    left join inbox.conversations as c
+        on c.conversation_id = l.conversation_id
+    where (l.ended_at > export.range_start() or l.ended_at is null)
+      and l.started_at < export.range_end()
+      and export.overlaps_range(l.started_at, coalesce(l.ended_at, export.as_of()))
+      and export.channel_selected(c.channel_id)
+),
+
+handling_sessions as (
+    select distinct ss.lock_id
+    from sessions as ss
+    inner join inbox.messages as m
+        on m.conversation_id = ss.conversation_id
+       and m.agent_id = ss.agent_id
+       and m.created_at >= ss.started_at
+       and m.created_at <= ss.effective_ended_at
+    where m.direction = 'OUTBOUND'
+      and m.deleted_at is null
+),
+
+resolving_sessions as (
+    select distinct ss.lock_id
+    from sessions as ss
+    inner join inbox.status_changes as s
+        on s.conversation_id = ss.conversation_id
+       and s.agent_id = ss.agent_id
+       and s.changed_at >= ss.started_at
+       and s.changed_at <= ss.effective_ended_at
+    where s.status = 'RESOLVED'
+),
+
 lock_times as (
     select
         ls.agent_id,
-        coalesce(sum(export.clipped_seconds(ls.started_at, ls.effective_ended_at))
-            filter (where ls.lock_class = 'HANDLING'), 0) as handling_seconds,
-        coalesce(sum(export.clipped_seconds(ls.started_at, ls.effective_ended_at))
-            filter (where ls.lock_class = 'NO_REPLY'), 0) as no_reply_seconds,
-        coalesce(sum(export.clipped_seconds(ls.started_at, ls.effective_ended_at))
-            filter (where ls.lock_class = 'CHERRY_PICKING'), 0) as cherry_picking_seconds,
+        coalesce(sum(ls.clipped_seconds) filter (where ls.lock_class = 'HANDLING'), 0) as handling_seconds,
+        coalesce(sum(ls.clipped_seconds) filter (where ls.lock_class = 'NO_REPLY'), 0) as no_reply_seconds,
+        coalesce(sum(ls.clipped_seconds) filter (where ls.lock_class = 'CHERRY_PICKING'), 0) as cherry_picking_seconds,
         count(distinct ls.conversation_id) filter (where ls.lock_class = 'HANDLING') as handled_conversations
-    from export.lock_sessions as ls
-    left join inbox.conversations as c
-        on c.conversation_id = ls.conversation_id
-    where (ls.ended_at > export.range_start() or ls.ended_at is null)
-      and ls.started_at < export.range_end()
-      and export.overlaps_range(ls.started_at, ls.effective_ended_at)
-      and export.channel_selected(c.channel_id)
+    from (
+        select
+            ss.agent_id,
+            ss.conversation_id,
+            case
+                when hs.lock_id is not null then 'HANDLING'
+                when rs.lock_id is not null then 'NO_REPLY'
+                else 'CHERRY_PICKING'
+            end as lock_class,
+            export.clipped_seconds(ss.started_at, ss.effective_ended_at) as clipped_seconds
+        from sessions as ss
+        left join handling_sessions as hs
+            on hs.lock_id = ss.lock_id
+        left join resolving_sessions as rs
+            on rs.lock_id = ss.lock_id
+    ) as ls
     group by ls.agent_id
+),
+
+-- status changes in R attributed to an agent (channel filter applies).
+agent_status_changes as materialized (
+    select s.conversation_id, s.changed_at, s.status, s.agent_id
+    from inbox.status_changes as s
+    left join inbox.conversations as c
+        on c.conversation_id = s.conversation_id
+    where s.changed_at >= export.range_start()
+      and s.changed_at < export.range_end()
+      and s.agent_id is not null
+      and export.channel_selected(c.channel_id)
+),
+
+-- the first non-deleted human outbound message of each conversation with a RESOLVED change
+-- among them: "with reply" is such a message at or before the change.
+first_human_replies as (
+    select cv.conversation_id, min(m.created_at) as first_human_reply_at
+    from (
+        select distinct sc.conversation_id
+        from agent_status_changes as sc
+        where sc.status = 'RESOLVED'
+    ) as cv
+    inner join inbox.messages as m
+        on m.conversation_id = cv.conversation_id
+    inner join inbox.agents as a
+        on a.agent_id = m.agent_id
+       and a.kind = 'HUMAN'
+    where m.direction = 'OUTBOUND'
+      and m.deleted_at is null
+    group by cv.conversation_id
 ),
 
 resolves as (
     select
         s.agent_id,
-        count(*) filter (where s.status = 'RESOLVED' and hr.has_human_reply) as resolves_with_reply,
-        count(*) filter (where s.status = 'RESOLVED' and not hr.has_human_reply) as resolves_without_reply
-    from inbox.status_changes as s
-    left join inbox.conversations as c
-        on c.conversation_id = s.conversation_id
-    left join lateral export.human_reply_at_or_before(s.conversation_id, s.changed_at) as hr
-        on s.status = 'RESOLVED'
-    where s.changed_at >= export.range_start()
-      and s.changed_at < export.range_end()
-      and s.agent_id is not null
-      and export.channel_selected(c.channel_id)
+        count(*) filter (where s.status = 'RESOLVED' and coalesce(f.first_human_reply_at <= s.changed_at, false)) as resolves_with_reply,
+        count(*) filter (where s.status = 'RESOLVED' and not coalesce(f.first_human_reply_at <= s.changed_at, false)) as resolves_without_reply
+    from agent_status_changes as s
+    left join first_human_replies as f
+        on f.conversation_id = s.conversation_id
     group by s.agent_id
 ),
 

@@ -4,34 +4,239 @@
 -- by changed_at then id) lies in R, in the selected channels; data as of T.
 -- Order: first resolution time, then conversation id.
 --
--- Plan: an index range scan of status_changes.changed_at over R keeps the RESOLVED changes that
--- are their conversation's first resolution (an index lookup per change); every other figure is
--- looked up per conversation (inlined LATERAL functions of sql/exports/shared/).
+-- Plan (set-based): an index range scan of status_changes.changed_at over R keeps the RESOLVED
+-- changes with no earlier RESOLVED change of their conversation (anti join). Every
+-- per-conversation figure is then one GROUP BY over the scoped conversations' rows of one table
+-- (messages, queue entries, status changes, locks, topic applications, surveys), joined back
+-- by conversation id; no per-conversation function call. The definitions are those of the
+-- helpers in sql/exports/shared/ (first_inbound, message_counts, first_response, lock_times,
+-- current_status, last_status_change, current_topics, latest_survey, last_updated_at); keep
+-- them in step. Aggregates group by the scoped CTE's column so that the row estimates stay
+-- one row per conversation.
 
 create view export.resolved_conversations as
-with first_resolutions as (
+with resolved_in_range as (
     select s.*
     from inbox.status_changes as s
-    cross join lateral export.first_resolution(s.conversation_id) as earliest
     where s.changed_at >= export.range_start()
       and s.changed_at < export.range_end()
       and s.status = 'RESOLVED'
-      and earliest.status_change_id = s.status_change_id
 ),
 
-scoped as (
+-- a RESOLVED change in R is its conversation's first resolution when no RESOLVED change of the
+-- conversation comes before it (by changed_at, then id).
+scoped as materialized (
     select
-        fr.*,
+        fr.conversation_id,
+        fr.status_change_id as resolution_id,
+        fr.changed_at as resolved_at,
+        fr.agent_id as resolved_agent_id,
+        fr.resolved_by,
+        fr.resolution_reason,
+        fr.resolution_comment,
+        fr.resolve_trigger,
         c.channel_id,
         c.contact_id,
         c.created_at as conversation_created_at,
+        c.updated_at as conversation_updated_at,
         c.url,
         c.language,
         c.sentiment
-    from first_resolutions as fr
+    from resolved_in_range as fr
     inner join inbox.conversations as c
         on c.conversation_id = fr.conversation_id
     where export.channel_selected(c.channel_id)
+      and not exists (
+          select 1
+          from inbox.status_changes as e
+          where e.conversation_id = fr.conversation_id
+            and e.status = 'RESOLVED'
+            and e.changed_at <= fr.changed_at
+            and (e.changed_at < fr.changed_at or e.status_change_id collate "C" < fr.status_change_id collate "C")
+      )
+),
+
+message_facts as (
+    select
+        sc.conversation_id,
+        count(*) filter (where m.direction = 'INBOUND' and m.deleted_at is null) as inbound_message_count,
+        count(*) filter (where m.direction = 'OUTBOUND' and m.deleted_at is null) as outbound_message_count,
+        min(m.created_at) filter (where m.direction = 'INBOUND' and m.deleted_at is null) as first_inbound_at,
+        greatest(
+            max(m.created_at) filter (where m.created_at <= export.as_of()),
+            max(m.updated_at) filter (where m.updated_at <= export.as_of()),
+            max(m.deleted_at) filter (where m.deleted_at <= export.as_of())
+        ) as last_updated_at
+    from scoped as sc
+    inner join inbox.messages as m
+        on m.conversation_id = sc.conversation_id
+    group by sc.conversation_id
+),
+
+handovers as (
+    select sc.conversation_id, min(q.queued_at) as handover_at
+    from scoped as sc
+    inner join inbox.queue_entries as q
+        on q.conversation_id = sc.conversation_id
+    where q.started_by = 'VA_HANDED_OVER_CONVERSATION'
+    group by sc.conversation_id
+),
+
+-- one row per scoped conversation: the scoped columns, its message facts and its response
+-- reference (the base every other per-conversation figure is joined to).
+base as materialized (
+    select
+        sc.*,
+        mf.inbound_message_count,
+        mf.outbound_message_count,
+        mf.first_inbound_at,
+        mf.last_updated_at as messages_last_updated_at,
+        coalesce(h.handover_at, mf.first_inbound_at) as response_reference_at
+    from scoped as sc
+    left join message_facts as mf
+        on mf.conversation_id = sc.conversation_id
+    left join handovers as h
+        on h.conversation_id = sc.conversation_id
+),
+
+first_responses as (
+    select rr.conversation_id, min(m.created_at) as first_response_at
+    from base as rr
+    inner join inbox.messages as m
+        on m.conversation_id = rr.conversation_id
+       and m.created_at >= rr.response_reference_at
+    inner join inbox.agents as a
+        on a.agent_id = m.agent_id
+       and a.kind = 'HUMAN'
+    where m.direction = 'OUTBOUND'
+      and m.deleted_at is null
+    group by rr.conversation_id
+),
+
+status_facts as (
+    select
+        sc.conversation_id,
+        (array_agg(s.status order by s.changed_at desc, s.status_change_id collate "C" desc)
+            filter (where s.changed_at <= export.as_of()))[1] as current_status,
+        (array_agg(s.agent_id order by s.changed_at desc, s.status_change_id collate "C" desc)
+            filter (where s.status in ('PENDING', 'RESOLVED')))[1] as last_status_change_agent_id,
+        (array_agg(s.team_id order by s.changed_at desc, s.status_change_id collate "C" desc)
+            filter (where s.status in ('PENDING', 'RESOLVED')))[1] as last_status_change_team_id,
+        max(s.changed_at) filter (where s.changed_at <= export.as_of()) as last_updated_at
+    from scoped as sc
+    inner join inbox.status_changes as s
+        on s.conversation_id = sc.conversation_id
+    group by sc.conversation_id
+),
+
+sessions as materialized (
+    select
+        l.lock_id,
+        sc.conversation_id,
+        l.agent_id,
+        l.started_at,
+        coalesce(l.ended_at, export.as_of()) as effective_ended_at
+    from scoped as sc
+    inner join inbox.locks as l
+        on l.conversation_id = sc.conversation_id
+),
+
+handling_sessions as (
+    select distinct ss.lock_id
+    from sessions as ss
+    inner join inbox.messages as m
+        on m.conversation_id = ss.conversation_id
+       and m.agent_id = ss.agent_id
+       and m.created_at >= ss.started_at
+       and m.created_at <= ss.effective_ended_at
+    where m.direction = 'OUTBOUND'
+      and m.deleted_at is null
+),
+
+resolving_sessions as (
+    select distinct ss.lock_id
+    from sessions as ss
+    inner join inbox.status_changes as s
+        on s.conversation_id = ss.conversation_id
+       and s.agent_id = ss.agent_id
+       and s.changed_at >= ss.started_at
+       and s.changed_at <= ss.effective_ended_at
+    where s.status = 'RESOLVED'
+),
+
+lock_facts as (
+    select
+        ss.conversation_id,
+        coalesce(sum(ss.session_seconds) filter (where ss.lock_class = 'HANDLING'), 0) as handling_seconds,
+        coalesce(sum(ss.session_seconds) filter (where ss.lock_class = 'NO_REPLY'), 0) as no_reply_seconds,
+        coalesce(sum(ss.session_seconds) filter (where ss.lock_class = 'CHERRY_PICKING'), 0) as cherry_picking_seconds
+    from (
+        select
+            ss.conversation_id,
+            greatest(0::numeric, export.seconds_between(ss.started_at, ss.effective_ended_at)) as session_seconds,
+            case
+                when hs.lock_id is not null then 'HANDLING'
+                when rs.lock_id is not null then 'NO_REPLY'
+                else 'CHERRY_PICKING'
+            end as lock_class
+        from sessions as ss
+        left join handling_sessions as hs
+            on hs.lock_id = ss.lock_id
+        left join resolving_sessions as rs
+            on rs.lock_id = ss.lock_id
+    ) as ss
+    group by ss.conversation_id
+),
+
+topic_applications as (
+    select sc.conversation_id, ta.topic_id, ta.applied_at, ta.removed_at
+    from scoped as sc
+    inner join inbox.topic_applications as ta
+        on ta.conversation_id = sc.conversation_id
+),
+
+topic_facts as (
+    select
+        ca.conversation_id,
+        string_agg(ca.topic_id, ';' order by ca.first_applied_at, ca.topic_id collate "C") as topic_ids,
+        string_agg(coalesce(t.name, ''), ';' order by ca.first_applied_at, ca.topic_id collate "C") as topic_names
+    from (
+        select ta.conversation_id, ta.topic_id, min(ta.applied_at) as first_applied_at
+        from topic_applications as ta
+        group by ta.conversation_id, ta.topic_id
+        having bool_or(ta.removed_at is null or ta.removed_at > export.as_of())
+    ) as ca
+    left join inbox.topics as t
+        on t.topic_id = ca.topic_id
+    group by ca.conversation_id
+),
+
+topic_updates as (
+    select
+        ta.conversation_id,
+        greatest(
+            max(ta.applied_at) filter (where ta.applied_at <= export.as_of()),
+            max(ta.removed_at) filter (where ta.removed_at <= export.as_of())
+        ) as last_updated_at
+    from topic_applications as ta
+    group by ta.conversation_id
+),
+
+survey_facts as (
+    select
+        sc.conversation_id,
+        (array_agg(cs.score order by cs.sent_at desc, cs.survey_id collate "C" desc))[1] as csat_score,
+        (array_agg(cs.status order by cs.sent_at desc, cs.survey_id collate "C" desc))[1] as csat_status,
+        (array_agg(cs.follow_up_question order by cs.sent_at desc, cs.survey_id collate "C" desc))[1] as csat_follow_up_question,
+        (array_agg(cs.follow_up_answer order by cs.sent_at desc, cs.survey_id collate "C" desc))[1] as csat_follow_up_answer,
+        greatest(
+            max(cs.sent_at) filter (where cs.sent_at <= export.as_of()),
+            max(cs.responded_at) filter (where cs.responded_at <= export.as_of())
+        ) as last_updated_at
+    from scoped as sc
+    inner join inbox.csat_surveys as cs
+        on cs.conversation_id = sc.conversation_id
+    group by sc.conversation_id
 ),
 
 detailed as (
@@ -44,58 +249,67 @@ detailed as (
         ct.primary_identifier as contact_primary_identifier,
         ct.secondary_identifier as contact_secondary_identifier,
         sc.conversation_created_at,
-        lsc.agent_id as last_status_change_agent_id,
+        sf.last_status_change_agent_id,
         lsc_agent.name as last_status_change_agent_name,
         lsc_agent.reference as last_status_change_agent_reference,
-        lsc.team_id as last_status_change_team_id,
+        sf.last_status_change_team_id,
         lsc_team.name as last_status_change_team_name,
-        cs.status as current_status,
+        coalesce(sf.current_status, 'NEW') as current_status,
         sc.resolved_by,
         sc.resolution_reason,
         sc.resolution_comment,
         sc.resolve_trigger,
-        sc.changed_at as resolved_at,
-        sc.status_change_id as resolution_id,
-        sc.agent_id as resolved_agent_id,
+        sc.resolved_at,
+        sc.resolved_agent_id,
         resolved_agent.name as resolved_agent_name,
         resolved_agent.reference as resolved_agent_reference,
-        mc.inbound_message_count,
-        mc.outbound_message_count,
-        fr.first_response_seconds,
-        lt.handling_seconds,
-        lt.no_reply_seconds,
-        lt.cherry_picking_seconds,
-        export.seconds_between(fi.created_at, sc.changed_at) as resolution_seconds,
-        tp.topic_ids,
-        tp.topic_names,
+        coalesce(sc.inbound_message_count, 0) as inbound_message_count,
+        coalesce(sc.outbound_message_count, 0) as outbound_message_count,
+        export.seconds_between(sc.response_reference_at, fr.first_response_at) as first_response_seconds,
+        coalesce(lf.handling_seconds, 0) as handling_seconds,
+        coalesce(lf.no_reply_seconds, 0) as no_reply_seconds,
+        coalesce(lf.cherry_picking_seconds, 0) as cherry_picking_seconds,
+        export.seconds_between(sc.first_inbound_at, sc.resolved_at) as resolution_seconds,
+        tf.topic_ids,
+        tf.topic_names,
         sc.url,
-        lu.last_updated_at,
+        greatest(
+            case when sc.conversation_updated_at <= export.as_of() then sc.conversation_updated_at end,
+            case when sc.conversation_created_at <= export.as_of() then sc.conversation_created_at end,
+            sc.messages_last_updated_at,
+            sf.last_updated_at,
+            tu.last_updated_at,
+            sv.last_updated_at
+        ) as last_updated_at,
         sc.language,
-        sv.score as csat_score,
-        sv.status as csat_status,
-        sv.follow_up_question as csat_follow_up_question,
-        sv.follow_up_answer as csat_follow_up_answer,
+        sv.csat_score,
+        sv.csat_status,
+        sv.csat_follow_up_question,
+        sv.csat_follow_up_answer,
         sc.sentiment
-    from scoped as sc
+    from base as sc
     left join inbox.channels as ch
         on ch.channel_id = sc.channel_id
     left join inbox.contacts as ct
         on ct.contact_id = sc.contact_id
-    left join lateral export.last_status_change(sc.conversation_id) as lsc on true
+    left join status_facts as sf
+        on sf.conversation_id = sc.conversation_id
     left join inbox.agents as lsc_agent
-        on lsc_agent.agent_id = lsc.agent_id
+        on lsc_agent.agent_id = sf.last_status_change_agent_id
     left join inbox.teams as lsc_team
-        on lsc_team.team_id = lsc.team_id
-    left join lateral export.current_status(sc.conversation_id) as cs on true
+        on lsc_team.team_id = sf.last_status_change_team_id
     left join inbox.agents as resolved_agent
-        on resolved_agent.agent_id = sc.agent_id
-    left join lateral export.message_counts(sc.conversation_id) as mc on true
-    left join lateral export.first_response(sc.conversation_id) as fr on true
-    left join lateral export.lock_times(sc.conversation_id) as lt on true
-    left join lateral export.first_inbound(sc.conversation_id) as fi on true
-    left join lateral export.current_topics(sc.conversation_id) as tp on true
-    left join lateral export.last_updated_at(sc.conversation_id) as lu on true
-    left join lateral export.latest_survey(sc.conversation_id) as sv on true
+        on resolved_agent.agent_id = sc.resolved_agent_id
+    left join first_responses as fr
+        on fr.conversation_id = sc.conversation_id
+    left join lock_facts as lf
+        on lf.conversation_id = sc.conversation_id
+    left join topic_facts as tf
+        on tf.conversation_id = sc.conversation_id
+    left join topic_updates as tu
+        on tu.conversation_id = sc.conversation_id
+    left join survey_facts as sv
+        on sv.conversation_id = sc.conversation_id
 )
 
 select

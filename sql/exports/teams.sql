@@ -6,14 +6,18 @@
 -- Team attribution is by the team_id carried on each event; the channel filter applies to
 -- every figure (through the event's conversation).
 --
--- Plan: every figure is one range scan over R of its own event table (messages.created_at,
--- status_changes.changed_at, locks.ended_at, csat_surveys.responded_at,
--- tag_applications.applied_at, topic_applications.applied_at) aggregated by team_id; the
--- per-conversation facts (first response, first inbound, earlier resolution, earlier reply)
--- are index lookups for those events only.
+-- Plan (set-based): every figure is one range scan over R of its own event table
+-- (messages.created_at, status_changes.changed_at, locks.ended_at/started_at,
+-- csat_surveys.responded_at, tag_applications.applied_at, topic_applications.applied_at)
+-- aggregated by team_id. The per-conversation facts (first human reply, first inbound, first
+-- resolution, response reference and first response) and the lock classes are joins and
+-- GROUP BYs over just the conversations / sessions of those events, not per-row lookups; their
+-- definitions are those of sql/exports/shared/ (human_reply_at_or_before, first_inbound,
+-- first_resolution, first_response, lock_sessions). Aggregates group by the CTE's own column
+-- so that the row estimates stay one row per conversation.
 
 create view export.teams as
-with outbound_in_range as (
+with outbound_in_range as materialized (
     select
         m.message_id,
         m.conversation_id,
@@ -48,75 +52,194 @@ replies as (
     group by o.team_id
 ),
 
+-- RESOLVED changes in R carrying a team (channel filter applies).
+team_resolves as materialized (
+    select s.status_change_id, s.conversation_id, s.changed_at, s.team_id
+    from inbox.status_changes as s
+    left join inbox.conversations as c
+        on c.conversation_id = s.conversation_id
+    where s.changed_at >= export.range_start()
+      and s.changed_at < export.range_end()
+      and s.status = 'RESOLVED'
+      and s.team_id is not null
+      and export.channel_selected(c.channel_id)
+),
+
+-- per conversation of those changes: its first non-deleted human outbound message and its first
+-- (non-deleted) inbound message ("with reply" is a human reply at or before the change;
+-- Resolution Time starts at the first inbound).
+resolve_conversation_facts as (
+    select
+        cv.conversation_id,
+        min(m.created_at) filter (where m.direction = 'OUTBOUND' and a.kind = 'HUMAN') as first_human_reply_at,
+        min(m.created_at) filter (where m.direction = 'INBOUND') as first_inbound_at
+    from (select distinct tr.conversation_id from team_resolves as tr) as cv
+    inner join inbox.messages as m
+        on m.conversation_id = cv.conversation_id
+    left join inbox.agents as a
+        on a.agent_id = m.agent_id
+    where m.deleted_at is null
+    group by cv.conversation_id
+),
+
+-- those changes that are their conversation's first resolution (no earlier RESOLVED change, by
+-- changed_at then id): Average Resolution Time.
+first_resolutions as (
+    select tr.status_change_id
+    from team_resolves as tr
+    where not exists (
+        select 1
+        from inbox.status_changes as e
+        where e.conversation_id = tr.conversation_id
+          and e.status = 'RESOLVED'
+          and e.changed_at <= tr.changed_at
+          and (e.changed_at < tr.changed_at or e.status_change_id collate "C" < tr.status_change_id collate "C")
+    )
+),
+
 resolves as (
     select
-        s.team_id,
-        count(*) filter (where hr.has_human_reply) as resolves_with_reply,
-        count(*) filter (where not hr.has_human_reply) as resolves_without_reply
-    from inbox.status_changes as s
-    left join inbox.conversations as c
-        on c.conversation_id = s.conversation_id
-    cross join lateral export.human_reply_at_or_before(s.conversation_id, s.changed_at) as hr
-    where s.changed_at >= export.range_start()
-      and s.changed_at < export.range_end()
-      and s.status = 'RESOLVED'
-      and s.team_id is not null
-      and export.channel_selected(c.channel_id)
-    group by s.team_id
+        tr.team_id,
+        count(*) filter (where coalesce(f.first_human_reply_at <= tr.changed_at, false)) as resolves_with_reply,
+        count(*) filter (where not coalesce(f.first_human_reply_at <= tr.changed_at, false)) as resolves_without_reply,
+        -- conversations whose first resolution lies in R and carries the team: the change is the
+        -- first RESOLVED change of its conversation (by changed_at, then id)
+        avg(export.seconds_between(f.first_inbound_at, tr.changed_at)) filter (
+            where fr.status_change_id is not null
+              and export.seconds_between(f.first_inbound_at, tr.changed_at) >= 0
+        ) as average_resolution_seconds
+    from team_resolves as tr
+    left join resolve_conversation_facts as f
+        on f.conversation_id = tr.conversation_id
+    left join first_resolutions as fr
+        on fr.status_change_id = tr.status_change_id
+    group by tr.team_id
 ),
 
--- conversations whose first response lies in R: candidates are the conversations with a
--- non-deleted human outbound message in R; the first response itself carries the team.
+-- conversations whose first response lies in R and carries the team. Candidates are the
+-- conversations with a non-deleted human outbound message in R. Response reference: earliest
+-- VA handover queue entry, else first inbound; first response: the earliest non-deleted human
+-- outbound message at or after it (by created_at, then id).
+response_candidates as materialized (
+    select distinct o.conversation_id
+    from outbound_in_range as o
+    where o.is_human
+),
+
+response_references as (
+    select
+        cv.conversation_id,
+        coalesce(h.handover_at, fi.first_inbound_at) as response_reference_at
+    from response_candidates as cv
+    left join (
+        select rc.conversation_id, min(q.queued_at) as handover_at
+        from response_candidates as rc
+        inner join inbox.queue_entries as q
+            on q.conversation_id = rc.conversation_id
+        where q.started_by = 'VA_HANDED_OVER_CONVERSATION'
+        group by rc.conversation_id
+    ) as h
+        on h.conversation_id = cv.conversation_id
+    left join (
+        select rc.conversation_id, min(m.created_at) as first_inbound_at
+        from response_candidates as rc
+        inner join inbox.messages as m
+            on m.conversation_id = rc.conversation_id
+        where m.direction = 'INBOUND'
+          and m.deleted_at is null
+        group by rc.conversation_id
+    ) as fi
+        on fi.conversation_id = cv.conversation_id
+),
+
+conversation_first_responses as (
+    select
+        rr.conversation_id,
+        rr.response_reference_at,
+        min(m.created_at) as first_response_at,
+        (array_agg(m.team_id order by m.created_at, m.message_id collate "C"))[1] as team_id
+    from response_references as rr
+    inner join inbox.messages as m
+        on m.conversation_id = rr.conversation_id
+       and m.created_at >= rr.response_reference_at
+    inner join inbox.agents as a
+        on a.agent_id = m.agent_id
+       and a.kind = 'HUMAN'
+    where m.direction = 'OUTBOUND'
+      and m.deleted_at is null
+    group by rr.conversation_id, rr.response_reference_at
+),
+
 first_responses as (
     select
-        fr.team_id,
-        avg(fr.first_response_seconds) as average_first_response_seconds
-    from (select distinct o.conversation_id from outbound_in_range as o where o.is_human) as cv
-    cross join lateral export.first_response(cv.conversation_id) as fr
-    where fr.created_at >= export.range_start()
-      and fr.created_at < export.range_end()
-      and fr.team_id is not null
-    group by fr.team_id
+        cfr.team_id,
+        avg(export.seconds_between(cfr.response_reference_at, cfr.first_response_at)) as average_first_response_seconds
+    from conversation_first_responses as cfr
+    where cfr.first_response_at >= export.range_start()
+      and cfr.first_response_at < export.range_end()
+      and cfr.team_id is not null
+    group by cfr.team_id
 ),
 
--- conversations whose first resolution lies in R and carries the team.
-resolutions as (
+-- lock sessions carrying a team that overlap R (candidates through the ended_at index: ended
+-- after R starts or still held), with their class decided on the whole session (see
+-- export.lock_sessions) by two joins instead of two lookups per session; clipped to R.
+sessions as materialized (
     select
-        s.team_id,
-        avg(rs.resolution_seconds) filter (where rs.resolution_seconds >= 0) as average_resolution_seconds
-    from inbox.status_changes as s
+        l.lock_id,
+        l.conversation_id,
+        l.agent_id,
+        l.team_id,
+        l.started_at,
+        coalesce(l.ended_at, export.as_of()) as effective_ended_at
+    from inbox.locks as l
     left join inbox.conversations as c
-        on c.conversation_id = s.conversation_id
-    cross join lateral export.first_resolution(s.conversation_id) as earliest
-    left join lateral export.first_inbound(s.conversation_id) as fi on true
-    cross join lateral (
-        select export.seconds_between(fi.created_at, s.changed_at) as resolution_seconds
-    ) as rs
-    where s.changed_at >= export.range_start()
-      and s.changed_at < export.range_end()
-      and s.status = 'RESOLVED'
-      and s.team_id is not null
+        on c.conversation_id = l.conversation_id
+    where (l.ended_at > export.range_start() or l.ended_at is null)
+      and l.started_at < export.range_end()
+      and export.overlaps_range(l.started_at, coalesce(l.ended_at, export.as_of()))
+      and l.team_id is not null
       and export.channel_selected(c.channel_id)
-      and earliest.status_change_id = s.status_change_id
-    group by s.team_id
 ),
 
--- lock sessions overlapping R (candidates through the ended_at index: ended after R starts or
--- still held), clipped to R.
+handling_sessions as (
+    select distinct ss.lock_id
+    from sessions as ss
+    inner join inbox.messages as m
+        on m.conversation_id = ss.conversation_id
+       and m.agent_id = ss.agent_id
+       and m.created_at >= ss.started_at
+       and m.created_at <= ss.effective_ended_at
+    where m.direction = 'OUTBOUND'
+      and m.deleted_at is null
+),
+
+resolving_sessions as (
+    select distinct ss.lock_id
+    from sessions as ss
+    inner join inbox.status_changes as s
+        on s.conversation_id = ss.conversation_id
+       and s.agent_id = ss.agent_id
+       and s.changed_at >= ss.started_at
+       and s.changed_at <= ss.effective_ended_at
+    where s.status = 'RESOLVED'
+),
+
 locks_in_range as (
     select
-        ls.team_id,
-        ls.conversation_id,
-        ls.lock_class,
-        export.clipped_seconds(ls.started_at, ls.effective_ended_at) as clipped_seconds
-    from export.lock_sessions as ls
-    left join inbox.conversations as c
-        on c.conversation_id = ls.conversation_id
-    where (ls.ended_at > export.range_start() or ls.ended_at is null)
-      and ls.started_at < export.range_end()
-      and export.overlaps_range(ls.started_at, ls.effective_ended_at)
-      and ls.team_id is not null
-      and export.channel_selected(c.channel_id)
+        ss.team_id,
+        ss.conversation_id,
+        case
+            when hs.lock_id is not null then 'HANDLING'
+            when rs.lock_id is not null then 'NO_REPLY'
+            else 'CHERRY_PICKING'
+        end as lock_class,
+        export.clipped_seconds(ss.started_at, ss.effective_ended_at) as clipped_seconds
+    from sessions as ss
+    left join handling_sessions as hs
+        on hs.lock_id = ss.lock_id
+    left join resolving_sessions as rs
+        on rs.lock_id = ss.lock_id
 ),
 
 lock_times as (
@@ -204,7 +327,7 @@ left join resolves as rv
     on rv.team_id = ts.team_id
 left join first_responses as fr
     on fr.team_id = ts.team_id
-left join resolutions as rs
+left join resolves as rs
     on rs.team_id = ts.team_id
 left join lock_times as lt
     on lt.team_id = ts.team_id

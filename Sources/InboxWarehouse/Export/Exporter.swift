@@ -220,6 +220,8 @@ public final class Exporter {
         try connection.execute("set client_encoding = 'UTF8'")
         try connection.execute("set extra_float_digits = 1")
         try connection.execute("set lc_numeric = 'C'")
+        // JIT compilation costs seconds on these analytical plans and saves little: off.
+        try connection.execute("set jit = off")
         try connection.execute("begin isolation level repeatable read, read only")
         try connection.execute("""
             select export.set_parameters(

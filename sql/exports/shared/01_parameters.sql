@@ -78,6 +78,20 @@ begin
         coalesce(to_char(range_end at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), ''), false);
     perform set_config('inbox_export.as_of',
         to_char(coalesce(as_of, now()) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), false);
+    -- the same three instants again as whole microseconds since the Unix epoch (read back from the
+    -- text just stored, so both forms always agree), which the accessors below turn back into a
+    -- timestamptz without parsing text: a filter such as `created_at >= export.range_start()`
+    -- then costs little per row when PostgreSQL evaluates it row by row (a sequential scan).
+    -- Empty (the accessors fall back on the text form) when the value is null or too far from
+    -- 1970 for the exact integer arithmetic (|microseconds| >= 2^53).
+    perform set_config('inbox_export.' || k.name || '_us',
+        coalesce((
+            select e.us::text
+            from (select (extract(epoch from nullif(current_setting('inbox_export.' || k.name), '')::timestamptz)
+                          * 1000000)::bigint as us) as e
+            where abs(e.us) < 9007199254740992
+        ), ''), false)
+    from (values ('range_start'), ('range_end'), ('as_of')) as k(name);
     perform set_config('inbox_export.channel_ids', coalesce(channels::text, ''), false);
     perform set_config('inbox_export.content_policy', policy, false);
     perform set_config('inbox_export.is_scheduled', coalesce(is_scheduled, false)::text, false);
@@ -144,17 +158,32 @@ comment on function export.set_parameters(date, date, text, text[], timestamptz,
 
 create function export.range_start() returns timestamptz
 language sql stable parallel safe
-as $$ select nullif(current_setting('inbox_export.range_start', true), '')::timestamptz $$;
+as $$
+    select coalesce(
+        timestamptz 'epoch' + nullif(current_setting('inbox_export.range_start_us', true), '')::bigint * interval '1 microsecond',
+        nullif(current_setting('inbox_export.range_start', true), '')::timestamptz
+    )
+$$;
 comment on function export.range_start() is 'Start of R (inclusive), or null when no range was given.';
 
 create function export.range_end() returns timestamptz
 language sql stable parallel safe
-as $$ select nullif(current_setting('inbox_export.range_end', true), '')::timestamptz $$;
+as $$
+    select coalesce(
+        timestamptz 'epoch' + nullif(current_setting('inbox_export.range_end_us', true), '')::bigint * interval '1 microsecond',
+        nullif(current_setting('inbox_export.range_end', true), '')::timestamptz
+    )
+$$;
 comment on function export.range_end() is 'End of R (exclusive), or null when no range was given.';
 
 create function export.as_of() returns timestamptz
 language sql stable parallel safe
-as $$ select nullif(current_setting('inbox_export.as_of', true), '')::timestamptz $$;
+as $$
+    select coalesce(
+        timestamptz 'epoch' + nullif(current_setting('inbox_export.as_of_us', true), '')::bigint * interval '1 microsecond',
+        nullif(current_setting('inbox_export.as_of', true), '')::timestamptz
+    )
+$$;
 comment on function export.as_of() is 'The as-of moment T: ongoing intervals run to it; current status, topics, tags and Last Updated are read at it.';
 
 create function export.time_zone() returns text
@@ -170,7 +199,9 @@ comment on function export.channel_ids() is 'The selected channel ids, or null f
 create function export.channel_selected(channel_id text) returns boolean
 language sql stable parallel safe
 as $$
-    select coalesce(export.channel_ids() is null or channel_id = any (export.channel_ids()), false)
+    -- the text test first: without a channel filter no array is parsed
+    select coalesce(current_setting('inbox_export.channel_ids', true), '') = ''
+        or coalesce(channel_id = any (export.channel_ids()), false)
 $$;
 comment on function export.channel_selected(text) is
 'True when no channel filter is set, else when channel_id is one of the selected channels (a null channel, i.e. an unknown conversation, is then false).';
