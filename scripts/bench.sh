@@ -17,6 +17,7 @@ HISTORY_PER_MONTH=${HISTORY_PER_MONTH:-$((CONVERSATIONS / 10))}
 swift build -c release --product inbox-warehouse >/dev/null
 BIN=$PWD/.build/release/inbox-warehouse
 WORK=$(mktemp -d /tmp/iwb.XXXX)
+chmod 755 "$WORK"   # as root, the embedded server runs as postgres and must reach its home
 export INBOX_WAREHOUSE_HOME=$WORK/h
 export INBOX_WAREHOUSE_SQL_DIR=$PWD/sql
 unset DATABASE_URL
