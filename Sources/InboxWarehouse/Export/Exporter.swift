@@ -376,8 +376,13 @@ final class OutputFile {
     private let finalPath: String?
     private let temporaryPath: String?
     private var buffer: [UInt8] = []
-    private var hasher = SHA256()
     private(set) var bytesWritten: Int64 = 0
+    // Full blocks are hashed and written on a serial queue while libpq receives the next rows;
+    // at most `maximumBlocksInFlight` blocks wait, so memory stays constant.
+    private let writer = BlockWriter()
+    private let queue = DispatchQueue(label: "inbox-warehouse.export.writer")
+    private let blocksInFlight = DispatchSemaphore(value: OutputFile.maximumBlocksInFlight)
+    private static let maximumBlocksInFlight = 4
     private(set) var sha256 = ""
     private static let bufferSize = 256 * 1024
 
@@ -418,20 +423,23 @@ final class OutputFile {
 
     private func flush() throws {
         guard !buffer.isEmpty else { return }
-        try buffer.withUnsafeBytes { bytes in
-            hasher.update(bufferPointer: bytes)
-            var offset = 0
-            while offset < bytes.count {
-                let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw WarehouseError.io("writing \(finalPath ?? "standard output") failed: \(String(cString: strerror(errno)))")
-                }
-                offset += written
-            }
+        if let failure = writer.failure { throw failure }
+        let block = UncheckedSendable(buffer)
+        buffer = []
+        buffer.reserveCapacity(Self.bufferSize)
+        bytesWritten += Int64(block.value.count)
+        blocksInFlight.wait()
+        let descriptor = descriptor, writer = writer, name = finalPath ?? "standard output", slots = blocksInFlight
+        queue.async {
+            writer.write(block.value, to: descriptor, name: name)
+            slots.signal()
         }
-        bytesWritten += Int64(buffer.count)
-        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Waits until every block handed to the queue is written; throws the first write error.
+    private func drain() throws {
+        queue.sync {}
+        if let failure = writer.failure { throw failure }
     }
 
     /// Flushes, syncs and renames the file into place.
@@ -443,7 +451,8 @@ final class OutputFile {
     /// Flushes and syncs the temporary file (its hash is then known); does not rename it.
     func complete() throws {
         try flush()
-        sha256 = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        try drain()
+        sha256 = writer.finalize()
         guard let finalPath, temporaryPath != nil else { return }
         if fsync(descriptor) != 0 {
             let message = String(cString: strerror(errno))
@@ -474,8 +483,40 @@ final class OutputFile {
 
     /// Removes the partial file.
     func discard() {
+        queue.sync {}  // no block may still be writing to the descriptor
         guard let temporaryPath else { return }
         closeDescriptor()
         unlink(temporaryPath)
+    }
+}
+
+/// Hashes and writes blocks; used only from OutputFile's serial queue, except `failure`.
+private final class BlockWriter: @unchecked Sendable {
+    private var hasher = SHA256()
+    private let lock = NSLock()
+    private var firstFailure: Error?
+
+    var failure: Error? { lock.withLock { firstFailure } }
+
+    func write(_ block: [UInt8], to descriptor: Int32, name: String) {
+        guard failure == nil else { return }
+        block.withUnsafeBytes { bytes in
+            hasher.update(bufferPointer: bytes)
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    let error = WarehouseError.io("writing \(name) failed: \(String(cString: strerror(errno)))")
+                    lock.withLock { if firstFailure == nil { firstFailure = error } }
+                    return
+                }
+                offset += written
+            }
+        }
+    }
+
+    func finalize() -> String {
+        hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 }
