@@ -81,8 +81,24 @@ public final class Loader {
         for source in sources {
             try loadOne(source, summary: &summary, rejectsOutput: rejectsOutput)
         }
+        try analyzeChangedTables(summary.loadedByKind)
         summary.seconds = Date().timeIntervalSince(started)
         return summary
+    }
+
+    /// Refreshes the planner statistics of every table this run changed substantially (at least a
+    /// tenth of its rows, or never analyzed), as autovacuum would, but before the next export:
+    /// right after a first load the planner would otherwise see empty tables and pick plans that
+    /// are orders of magnitude too slow. Small loads into big tables skip it.
+    private func analyzeChangedTables(_ loadedByKind: [String: Int64]) throws {
+        for kind in RecordKind.all {
+            guard let loaded = loadedByKind[kind.type], loaded > 0 else { continue }
+            let estimate = try connection.execute("select reltuples from pg_class where oid = $1::regclass",
+                                                  ["inbox.\(kind.table)"]).scalar.flatMap(Double.init) ?? -1
+            if estimate < 0 || Double(loaded) >= 0.1 * estimate {
+                try connection.execute("analyze inbox.\(kind.table)")
+            }
+        }
     }
 
     private func loadOne(_ source: LoadSource, summary: inout LoadSummary, rejectsOutput: RejectsFile?) throws {
