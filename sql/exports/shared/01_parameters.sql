@@ -156,33 +156,36 @@ comment on function export.set_parameters(date, date, text, text[], timestamptz,
 
 -- Accessors -------------------------------------------------------------------------------------
 
-create function export.range_start() returns timestamptz
+-- One instant stored by set_parameters: read from its whole-microsecond form (cheap per row),
+-- else from its text form.
+create function export.instant_setting(name text) returns timestamptz
 language sql stable parallel safe
 as $$
     select coalesce(
-        timestamptz 'epoch' + nullif(current_setting('inbox_export.range_start_us', true), '')::bigint * interval '1 microsecond',
-        nullif(current_setting('inbox_export.range_start', true), '')::timestamptz
+        timestamptz 'epoch' + nullif(current_setting('inbox_export.' || name || '_us', true), '')::bigint * interval '1 microsecond',
+        nullif(current_setting('inbox_export.' || name, true), '')::timestamptz
     )
+$$;
+comment on function export.instant_setting(text) is 'An instant stored by export.set_parameters (range_start, range_end, as_of).';
+
+create function export.range_start() returns timestamptz
+language sql stable parallel safe
+as $$
+    select export.instant_setting('range_start')
 $$;
 comment on function export.range_start() is 'Start of R (inclusive), or null when no range was given.';
 
 create function export.range_end() returns timestamptz
 language sql stable parallel safe
 as $$
-    select coalesce(
-        timestamptz 'epoch' + nullif(current_setting('inbox_export.range_end_us', true), '')::bigint * interval '1 microsecond',
-        nullif(current_setting('inbox_export.range_end', true), '')::timestamptz
-    )
+    select export.instant_setting('range_end')
 $$;
 comment on function export.range_end() is 'End of R (exclusive), or null when no range was given.';
 
 create function export.as_of() returns timestamptz
 language sql stable parallel safe
 as $$
-    select coalesce(
-        timestamptz 'epoch' + nullif(current_setting('inbox_export.as_of_us', true), '')::bigint * interval '1 microsecond',
-        nullif(current_setting('inbox_export.as_of', true), '')::timestamptz
-    )
+    select export.instant_setting('as_of')
 $$;
 comment on function export.as_of() is 'The as-of moment T: ongoing intervals run to it; current status, topics, tags and Last Updated are read at it.';
 
