@@ -46,17 +46,26 @@ extension ReliabilityTests {
             var midLoad = 0, insideTransaction = 0, progressSeen = Set<String>()
             let started = Date()
             for point in 0..<points {
-                let url = try TestServer.shared.makeDatabase()
-                let delay = reference.seconds * (0.05 + 0.8 * Double(random.next() % 1000) / 1000)
-                let loader = try CLIProcess(["load", "--batch-lines", Self.batchLines, "--quiet", Self.log.path], environment: ["DATABASE_URL": url])
-                usleep(UInt32(delay * 1_000_000))
-                // Was a transaction of the loader open at this moment? (Indicative: read just before the kill.)
-                let open = try ReliabilityDatabase.scalar(url, """
-                    select count(*) from pg_stat_activity
-                    where datname = current_database() and pid <> pg_backend_pid() and xact_start is not null
-                    """)
-                loader.kill(SIGKILL)
-                _ = loader.wait(timeout: 30)
+                var delay = reference.seconds * (0.05 + 0.8 * Double(random.next() % 1000) / 1000)
+                var url: String
+                var loader: CLIProcess
+                var open: String?
+                // A point the load outran (a faster run than the reference) says nothing about a
+                // kill mid-load: draw it again, earlier, on a fresh database.
+                while true {
+                    url = try TestServer.shared.makeDatabase()
+                    loader = try CLIProcess(["load", "--batch-lines", Self.batchLines, "--quiet", Self.log.path], environment: ["DATABASE_URL": url])
+                    usleep(UInt32(delay * 1_000_000))
+                    // Was a transaction of the loader open at this moment? (Indicative: read just before the kill.)
+                    open = try ReliabilityDatabase.scalar(url, """
+                        select count(*) from pg_stat_activity
+                        where datname = current_database() and pid <> pg_backend_pid() and xact_start is not null
+                        """)
+                    loader.kill(SIGKILL)
+                    _ = loader.wait(timeout: 30)
+                    if loader.terminationReason == .uncaughtSignal || delay < 0.05 { break }
+                    delay /= 2
+                }
                 #expect(loader.terminationReason == .uncaughtSignal, "kill point \(point) (\(delay) s): the load finished before the kill")
                 if open == "1" { insideTransaction += 1 }
                 // What the killed load had committed: whole batches only.
