@@ -61,6 +61,7 @@ public final class Loader {
     private let options: LoadOptions
     private let logger: Logger
     private var stagingReady = false
+    private let facts: FactMaintenance
     public var progressHandler: ((LoadProgress) -> Void)?
 
     public init(connection: Connection, options: LoadOptions = LoadOptions(),
@@ -68,6 +69,7 @@ public final class Loader {
         self.connection = connection
         self.options = options
         self.logger = logger
+        self.facts = FactMaintenance(connection: connection)
     }
 
     /// Loads every source in turn. Throws on I/O or database failure; invalid records do not
@@ -355,9 +357,12 @@ public final class Loader {
                 try connection.copyIn("copy \(staging) (\(columns)) from stdin") { writer in
                     try writer.write(state.rows[index])
                 }
+                try facts.captureTouched(kind)
                 try connection.execute(upsertSQL(kind))
                 loadedNow += Int64(state.rowCounts[index])
             }
+            // The facts of what the batch touched, in the same transaction as its rows.
+            if loadedNow > 0 { try facts.refreshTouched() }
             try copyRejects(&state)
             try connection.execute("""
                 update warehouse.loads set lines_read = lines_read + $2, records_loaded = records_loaded + $3,
@@ -400,6 +405,7 @@ public final class Loader {
                 from inbox.\(kind.table) with no data
                 """)
         }
+        try facts.prepare()
         stagingReady = true
     }
 

@@ -1,8 +1,9 @@
--- formatting and duration arithmetic shared by the export views.
+-- formatting shared by the export views, and session-parameter conveniences for psql users.
 --
--- Durations are computed exactly as numeric seconds (extract(epoch ...) is exact to the
--- microsecond on PostgreSQL 14+), summed or averaged exactly, and rounded once, half away from
--- zero, to whole seconds (docs/decisions.md, "Formatting").
+-- Durations are computed exactly as numeric seconds (facts.seconds_between, sql/facts/01_rules.sql),
+-- summed or averaged exactly, and rounded once, half away from zero, to whole seconds
+-- (docs/decisions.md, "Formatting"). The duration and interval rules themselves live in
+-- sql/facts/01_rules.sql; the functions below that read R from the session only apply them.
 
 create function export.format_timestamp(at timestamptz) returns text
 language sql stable parallel safe
@@ -11,8 +12,8 @@ comment on function export.format_timestamp(timestamptz) is
 'YYYY-MM-DDTHH:MM:SS+HH:MM in the session TimeZone (set by export.set_parameters); fractional seconds are truncated.';
 
 create function export.seconds_between(earlier timestamptz, later timestamptz) returns numeric
-language sql stable parallel safe
-as $$ select extract(epoch from later) - extract(epoch from earlier) $$;
+language sql immutable parallel safe
+as $$ select facts.seconds_between(earlier, later) $$;
 comment on function export.seconds_between(timestamptz, timestamptz) is
 'Exact seconds (with microseconds) from earlier to later; negative when later is before earlier; null if either is null.';
 
@@ -28,20 +29,15 @@ comment on function export.duration_seconds(interval) is 'An interval as whole s
 
 create function export.clipped_seconds(started_at timestamptz, ended_at timestamptz) returns numeric
 language sql stable parallel safe
-as $$
-    select greatest(
-        0::numeric,
-        export.seconds_between(greatest(started_at, export.range_start()), least(ended_at, export.range_end()))
-    )
-$$;
+as $$ select facts.clipped_seconds(started_at, ended_at, export.range_start(), export.range_end()) $$;
 comment on function export.clipped_seconds(timestamptz, timestamptz) is
-'Exact seconds of [started_at, ended_at] that lie inside R; 0 when the interval does not meet R.';
+'Exact seconds of [started_at, ended_at] that lie inside R (the session''s range; facts.clipped_seconds); 0 when the interval does not meet R.';
 
 create function export.overlaps_range(started_at timestamptz, ended_at timestamptz) returns boolean
 language sql stable parallel safe
-as $$ select started_at < export.range_end() and ended_at > export.range_start() $$;
+as $$ select facts.overlaps(started_at, ended_at, export.range_start(), export.range_end()) $$;
 comment on function export.overlaps_range(timestamptz, timestamptz) is
-'True when the interval [started_at, ended_at] overlaps R = [range_start, range_end) (started_at < R end and ended_at > R start).';
+'True when the interval [started_at, ended_at] overlaps R = [range_start, range_end) of the session (facts.overlaps).';
 
 create function export.percent(numerator numeric, denominator numeric) returns numeric
 language sql immutable parallel safe

@@ -1,0 +1,51 @@
+-- export parameters as arguments: what the typed export functions (`export.<export>_within`,
+-- `export.<export>_between`) take instead of session settings, and how the CSV views hand them
+-- the session's settings (export.session_parameters).
+
+-- The channel filter: no channel ids (null or empty) selects every channel; otherwise only the
+-- listed ones (a null channel, i.e. a conversation that is not loaded, is then not selected).
+create function export.channel_matches(channel_id text, channel_ids text[]) returns boolean
+language sql immutable parallel safe
+as $$ select coalesce(cardinality(channel_ids), 0) = 0 or coalesce(channel_id = any (channel_ids), false) $$;
+comment on function export.channel_matches(text, text[]) is
+'True when channel_ids is null or empty, else when channel_id is one of them.';
+
+-- The content policy of the messages export (exports.md, "Content policy").
+create function export.content_allowed(medium text, content_policy text, is_scheduled boolean) returns boolean
+language sql immutable parallel safe
+as $$
+    select not coalesce(is_scheduled, false)
+       and case lower(coalesce(content_policy, 'twitter'))
+               when 'all' then true
+               when 'twitter' then coalesce(medium = 'TWITTER', false)
+               else false
+           end
+$$;
+comment on function export.content_allowed(text, text, boolean) is
+'Whether the messages export writes a message''s content: never in a scheduled export; else always (all), never (none) or only on a TWITTER channel (twitter, default).';
+
+-- The first instant of a local date in a zone: the start of R for `from`, its end for `to` + 1.
+create function export.local_day_start(day date, time_zone text) returns timestamptz
+language sql stable parallel safe
+as $$ select day::timestamp at time zone coalesce(nullif(time_zone, ''), 'UTC') $$;
+comment on function export.local_day_start(date, text) is
+'The instant at which the local date begins in the time zone (default UTC); null for a null date.';
+
+-- The session's parameters as one row, for the CSV views: each view reads them once, from a
+-- materialized CTE, and passes them to its typed function as arguments.
+create function export.session_parameters()
+returns table (
+    range_start    timestamptz,
+    range_end      timestamptz,
+    as_of          timestamptz,
+    channel_ids    text[],
+    content_policy text,
+    is_scheduled   boolean
+)
+language sql stable parallel safe
+as $$
+    select export.range_start(), export.range_end(), export.as_of(), export.channel_ids(),
+           export.content_policy(), export.is_scheduled()
+$$;
+comment on function export.session_parameters() is
+'The parameters set by export.set_parameters in this session, as one row.';
