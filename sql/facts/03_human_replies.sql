@@ -32,12 +32,17 @@ comment on column facts.human_replies.previous_reply_at is 'created_at of the co
 comment on column facts.human_replies.response_queue_entry_id is 'Q: the earliest queue entry pending at this reply (queued after the previous reply, at or before this one); null when the reply is not a response.';
 comment on column facts.human_replies.response_queued_at is 'Q''s queued_at.';
 
--- The rows of the given conversations (all conversations when conversation_ids is null).
+-- The rows of the given conversations.
 create function facts.compute_human_replies(conversation_ids text[])
 returns setof facts.human_replies
 language sql stable
 as $$
-    with replies as (
+    with requested as (
+        select distinct k.conversation_id
+        from unnest(conversation_ids) as k(conversation_id)
+    ),
+
+    replies as (
         select
             o.message_id,
             o.conversation_id,
@@ -49,9 +54,10 @@ as $$
             lag(o.created_at) over (
                 partition by o.conversation_id order by o.created_at, o.message_id collate "C"
             ) as previous_reply_at
-        from facts.outbound_messages as o
+        from requested as k
+        inner join facts.outbound_messages as o
+            on o.conversation_id = k.conversation_id
         where o.author_kind = 'HUMAN'
-          and (conversation_ids is null or o.conversation_id = any (conversation_ids))
     )
 
     select
@@ -77,4 +83,4 @@ as $$
     ) as q on true
 $$;
 comment on function facts.compute_human_replies(text[]) is
-'The facts.human_replies rows of the given conversations, computed from the loaded tables (all conversations when null).';
+'The facts.human_replies rows of the given conversations, computed from the loaded tables.';

@@ -31,7 +31,7 @@ comment on column facts.lock_sessions.channel_id is 'The conversation''s channel
 comment on column facts.lock_sessions.first_own_outbound_at is 'Earliest non-deleted outbound message by the lock''s agent in the conversation at or after started_at.';
 comment on column facts.lock_sessions.first_own_resolve_at is 'Earliest RESOLVED status change by the lock''s agent in the conversation at or after started_at.';
 
--- The rows of the given conversations (all conversations when conversation_ids is null).
+-- The rows of the given conversations.
 create function facts.compute_lock_sessions(conversation_ids text[])
 returns setof facts.lock_sessions
 language sql stable
@@ -59,13 +59,14 @@ as $$
               and s.status = 'RESOLVED'
               and s.changed_at >= l.started_at
         ) as first_own_resolve_at
-    from inbox.locks as l
+    from (select distinct unnest(conversation_ids) as conversation_id) as k
+    inner join inbox.locks as l
+        on l.conversation_id = k.conversation_id
     left join inbox.conversations as c
         on c.conversation_id = l.conversation_id
-    where conversation_ids is null or l.conversation_id = any (conversation_ids)
 $$;
 comment on function facts.compute_lock_sessions(text[]) is
-'The facts.lock_sessions rows of the given conversations, computed from the loaded tables (all conversations when null).';
+'The facts.lock_sessions rows of the given conversations, computed from the loaded tables.';
 
 -- Lock sessions read at T: an ongoing session runs to T; class and whole length (exact
 -- seconds, 0 when it ends before it starts). With a null T, ongoing sessions have a null end,

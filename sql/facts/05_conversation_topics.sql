@@ -33,12 +33,13 @@ as $$
         min(ta.applied_at) as first_applied_at,
         range_agg(facts.application_period(ta.applied_at, ta.removed_at)) as current_during,
         greatest(max(ta.applied_at), max(ta.removed_at)) as last_changed_at
-    from inbox.topic_applications as ta
-    where conversation_ids is null or ta.conversation_id = any (conversation_ids)
+    from (select distinct unnest(conversation_ids) as conversation_id) as k
+    inner join inbox.topic_applications as ta
+        on ta.conversation_id = k.conversation_id
     group by ta.conversation_id, ta.topic_id
 $$;
 comment on function facts.compute_conversation_topics(text[]) is
-'The facts.conversation_topics rows of the given conversations (all conversations when null).';
+'The facts.conversation_topics rows of the given conversations.';
 
 -- Current topics of each conversation at T, as the multi-valued cells list them: distinct topics
 -- current at T, ordered by their earliest application, then id (C collation); names in the same

@@ -34,14 +34,15 @@ as $$
         min(m.created_at) as message_created_at,
         min(ta.applied_at) as first_applied_at,
         range_agg(facts.application_period(ta.applied_at, ta.removed_at)) as current_during
-    from inbox.tag_applications as ta
+    from (select distinct unnest(message_ids) as message_id) as k
+    inner join inbox.tag_applications as ta
+        on ta.message_id = k.message_id
     left join inbox.messages as m
         on m.message_id = ta.message_id
-    where message_ids is null or ta.message_id = any (message_ids)
     group by ta.message_id, ta.tag_id
 $$;
 comment on function facts.compute_message_tags(text[]) is
-'The facts.message_tags rows of the given messages (all messages when null).';
+'The facts.message_tags rows of the given messages.';
 
 -- Current tags of each message at T, as the multi-valued cells list them (see
 -- facts.topic_cells). Grouped by message and its created_at, so that a filter on

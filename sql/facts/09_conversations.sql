@@ -78,54 +78,103 @@ comment on column facts.conversations.topics_changed_at is 'The latest topic app
 comment on column facts.conversations.latest_survey_id is 'Latest survey: the CSAT survey with the latest sent_at (then id).';
 comment on column facts.conversations.last_updated_at is 'The latest timestamp of any record about the conversation (Last Updated at any T at or after it).';
 
--- The rows of the given conversations (all conversations when conversation_ids is null), from the
+-- The rows of the given conversations, from the
 -- loaded tables and the facts they depend on (human_replies, lock_sessions, conversation_topics,
 -- which must be current for those conversations).
 create function facts.compute_conversations(conversation_ids text[])
 returns setof facts.conversations
 language sql stable
 as $$
-    with keys as (
-        select c.conversation_id from inbox.conversations as c
-        where conversation_ids is null or c.conversation_id = any (conversation_ids)
-        union
-        select m.conversation_id from inbox.messages as m
-        where conversation_ids is null or m.conversation_id = any (conversation_ids)
-        union
-        select s.conversation_id from inbox.status_changes as s
-        where conversation_ids is null or s.conversation_id = any (conversation_ids)
-        union
-        select q.conversation_id from inbox.queue_entries as q
-        where conversation_ids is null or q.conversation_id = any (conversation_ids)
-        union
-        select l.conversation_id from inbox.locks as l
-        where conversation_ids is null or l.conversation_id = any (conversation_ids)
-        union
-        select ta.conversation_id from inbox.topic_applications as ta
-        where conversation_ids is null or ta.conversation_id = any (conversation_ids)
-        union
-        select cs.conversation_id from inbox.csat_surveys as cs
-        where conversation_ids is null or cs.conversation_id = any (conversation_ids)
+    with requested as (
+        select distinct k.conversation_id
+        from unnest(conversation_ids) as k(conversation_id)
     ),
 
     message_facts as (
         select
             m.conversation_id,
-            count(*) filter (where m.direction = 'INBOUND') as inbound_message_count,
-            count(*) filter (where m.direction = 'OUTBOUND') as outbound_message_count,
-            min(m.created_at) filter (where m.direction = 'INBOUND') as first_inbound_at
-        from inbox.messages as m
-        where m.deleted_at is null
-          and (conversation_ids is null or m.conversation_id = any (conversation_ids))
+            count(*) filter (where m.deleted_at is null and m.direction = 'INBOUND') as inbound_message_count,
+            count(*) filter (where m.deleted_at is null and m.direction = 'OUTBOUND') as outbound_message_count,
+            min(m.created_at) filter (where m.deleted_at is null and m.direction = 'INBOUND') as first_inbound_at
+        from requested as k
+        inner join inbox.messages as m
+            on m.conversation_id = k.conversation_id
         group by m.conversation_id
     ),
 
-    handovers as (
-        select q.conversation_id, min(q.queued_at) as handover_at
-        from inbox.queue_entries as q
-        where q.started_by = 'VA_HANDED_OVER_CONVERSATION'
-          and (conversation_ids is null or q.conversation_id = any (conversation_ids))
+    queue_facts as (
+        select
+            q.conversation_id,
+            min(q.queued_at) filter (where q.started_by = 'VA_HANDED_OVER_CONVERSATION') as handover_at
+        from requested as k
+        inner join inbox.queue_entries as q
+            on q.conversation_id = k.conversation_id
         group by q.conversation_id
+    ),
+
+    human_reply_facts as (
+        select hr.conversation_id, min(hr.created_at) as first_human_reply_at
+        from requested as k
+        inner join facts.human_replies as hr
+            on hr.conversation_id = k.conversation_id
+        group by hr.conversation_id
+    ),
+
+    status_facts as (
+        select
+            s.conversation_id,
+            (array_agg(s.status_change_id order by s.changed_at, s.status_change_id collate "C")
+                filter (where s.status = 'RESOLVED'))[1] as first_resolution_id,
+            min(s.changed_at) filter (where s.status = 'RESOLVED') as first_resolved_at,
+            (array_agg(s.agent_id order by s.changed_at desc, s.status_change_id collate "C" desc)
+                filter (where s.status in ('PENDING', 'RESOLVED')))[1] as last_status_change_agent_id,
+            (array_agg(s.team_id order by s.changed_at desc, s.status_change_id collate "C" desc)
+                filter (where s.status in ('PENDING', 'RESOLVED')))[1] as last_status_change_team_id
+        from requested as k
+        inner join inbox.status_changes as s
+            on s.conversation_id = k.conversation_id
+        group by s.conversation_id
+    ),
+
+    topic_changes as (
+        select ct.conversation_id, max(ct.last_changed_at) as topics_changed_at
+        from requested as k
+        inner join facts.conversation_topics as ct
+            on ct.conversation_id = k.conversation_id
+        group by ct.conversation_id
+    ),
+
+    latest_surveys as (
+        select distinct on (cs.conversation_id) cs.conversation_id, cs.survey_id
+        from requested as k
+        inner join inbox.csat_surveys as cs
+            on cs.conversation_id = k.conversation_id
+        order by cs.conversation_id, cs.sent_at desc, cs.survey_id collate "C" desc
+    ),
+
+    -- the facts read at T, at T = infinity (closed lock sessions only: has_ongoing_lock)
+    latest_statuses as (
+        select st.*
+        from facts.conversation_statuses('infinity') as st
+        where st.conversation_id = any (conversation_ids)
+    ),
+
+    lock_times as (
+        select lt.*
+        from facts.conversation_lock_times(null) as lt
+        where lt.conversation_id = any (conversation_ids)
+    ),
+
+    topic_cells as (
+        select tc.*
+        from facts.topic_cells('infinity') as tc
+        where tc.conversation_id = any (conversation_ids)
+    ),
+
+    last_updates as (
+        select lu.*
+        from facts.conversation_last_updated('infinity') as lu
+        where lu.conversation_id = any (conversation_ids)
     ),
 
     references_ as (
@@ -134,19 +183,12 @@ as $$
             mf.inbound_message_count,
             mf.outbound_message_count,
             mf.first_inbound_at,
-            coalesce(h.handover_at, mf.first_inbound_at) as response_reference_at
-        from keys as k
+            coalesce(qf.handover_at, mf.first_inbound_at) as response_reference_at
+        from requested as k
         left join message_facts as mf
             on mf.conversation_id = k.conversation_id
-        left join handovers as h
-            on h.conversation_id = k.conversation_id
-    ),
-
-    first_human_replies as (
-        select hr.conversation_id, min(hr.created_at) as first_human_reply_at
-        from facts.human_replies as hr
-        where conversation_ids is null or hr.conversation_id = any (conversation_ids)
-        group by hr.conversation_id
+        left join queue_facts as qf
+            on qf.conversation_id = k.conversation_id
     ),
 
     first_responses as (
@@ -160,59 +202,6 @@ as $$
             on hr.conversation_id = r.conversation_id
            and hr.created_at >= r.response_reference_at
         order by r.conversation_id, hr.created_at, hr.message_id collate "C"
-    ),
-
-    status_facts as (
-        select
-            s.conversation_id,
-            (array_agg(s.status_change_id order by s.changed_at, s.status_change_id collate "C")
-                filter (where s.status = 'RESOLVED'))[1] as first_resolution_id,
-            min(s.changed_at) filter (where s.status = 'RESOLVED') as first_resolved_at,
-            (array_agg(s.agent_id order by s.changed_at desc, s.status_change_id collate "C" desc)
-                filter (where s.status in ('PENDING', 'RESOLVED')))[1] as last_status_change_agent_id,
-            (array_agg(s.team_id order by s.changed_at desc, s.status_change_id collate "C" desc)
-                filter (where s.status in ('PENDING', 'RESOLVED')))[1] as last_status_change_team_id
-        from inbox.status_changes as s
-        where conversation_ids is null or s.conversation_id = any (conversation_ids)
-        group by s.conversation_id
-    ),
-
-    latest_statuses as (
-        select st.*
-        from facts.conversation_statuses('infinity') as st
-        where conversation_ids is null or st.conversation_id = any (conversation_ids)
-    ),
-
-    lock_times as (
-        select lt.*
-        from facts.conversation_lock_times(null) as lt
-        where conversation_ids is null or lt.conversation_id = any (conversation_ids)
-    ),
-
-    topic_cells as (
-        select tc.*
-        from facts.topic_cells('infinity') as tc
-        where conversation_ids is null or tc.conversation_id = any (conversation_ids)
-    ),
-
-    topic_changes as (
-        select ct.conversation_id, max(ct.last_changed_at) as topics_changed_at
-        from facts.conversation_topics as ct
-        where conversation_ids is null or ct.conversation_id = any (conversation_ids)
-        group by ct.conversation_id
-    ),
-
-    latest_surveys as (
-        select distinct on (cs.conversation_id) cs.conversation_id, cs.survey_id
-        from inbox.csat_surveys as cs
-        where conversation_ids is null or cs.conversation_id = any (conversation_ids)
-        order by cs.conversation_id, cs.sent_at desc, cs.survey_id collate "C" desc
-    ),
-
-    last_updates as (
-        select lu.*
-        from facts.conversation_last_updated('infinity') as lu
-        where conversation_ids is null or lu.conversation_id = any (conversation_ids)
     )
 
     select
@@ -252,7 +241,7 @@ as $$
         on c.conversation_id = r.conversation_id
     left join first_responses as fr
         on fr.conversation_id = r.conversation_id
-    left join first_human_replies as fh
+    left join human_reply_facts as fh
         on fh.conversation_id = r.conversation_id
     left join status_facts as sf
         on sf.conversation_id = r.conversation_id
@@ -268,9 +257,19 @@ as $$
         on sv.conversation_id = r.conversation_id
     left join last_updates as lu
         on lu.conversation_id = r.conversation_id
+    left join queue_facts as qf
+        on qf.conversation_id = r.conversation_id
+    -- a conversation id is kept while any record refers to it (the grain)
+    where c.conversation_id is not null
+       or r.inbound_message_count is not null
+       or qf.conversation_id is not null
+       or sf.conversation_id is not null
+       or lt.conversation_id is not null
+       or tch.conversation_id is not null
+       or sv.conversation_id is not null
 $$;
 comment on function facts.compute_conversations(text[]) is
-'The facts.conversations rows of the given conversations (all conversations when null), from the loaded tables and the current human_replies, lock_sessions and conversation_topics.';
+'The facts.conversations rows of the given conversations, from the loaded tables and the current human_replies, lock_sessions and conversation_topics.';
 
 -- Every conversation's facts read at T: the stored values, and the T-dependent ones (current
 -- status, latest resolution at or before T, lock times, current topics, Last Updated) taken from

@@ -45,17 +45,41 @@ final class FactMaintenance {
             """)
     }
 
-    /// The staged rows' conversation ids, and the previous ones of stored rows whose conversation changed.
+    /// Refreshes the planner statistics of the inbox and fact tables that changed by at least
+    /// `fraction` of their rows (and 1,000 rows) since they were last analyzed, or were never
+    /// analyzed. Run between batches, outside their transactions: as a first load grows the
+    /// tables from nothing, statistics that still describe nearly empty tables made the refresh
+    /// plans read whole tables (or rescan a hash per row) for every batch.
+    func analyzeGrownTables(fraction: Double) throws {
+        let grown = try connection.execute("""
+            select format('%I.%I', s.schemaname, s.relname)
+            from pg_stat_user_tables as s
+            inner join pg_class as c
+                on c.oid = s.relid
+            where s.schemaname in ('inbox', 'facts')
+              and s.n_mod_since_analyze >= greatest(1000, $1::float8 * greatest(c.reltuples, 0))
+            order by 1
+            """, [String(fraction)])
+        for row in 0..<grown.rowCount {
+            if let table = grown.value(row, 0) { try connection.execute("analyze \(table)") }
+        }
+    }
+
+    /// The staged rows' conversation ids, and the previous ones of stored rows whose conversation
+    /// changed. The stored row is looked up by key for each staged row (a scalar subquery: one
+    /// index probe each, where a join was planned as a scan of the whole table).
     private static func conversationsOf(_ table: String, key: String) -> String {
         """
         insert into touched_conversations (conversation_id)
         select s.conversation_id from stage_\(table) as s
         union
-        select t.conversation_id
-        from stage_\(table) as s
-        inner join inbox.\(table) as t
-            on t.\(key) = s.\(key)
-        where t.conversation_id <> s.conversation_id
+        select p.previous_conversation_id
+        from (
+            select s.conversation_id,
+                   (select t.conversation_id from inbox.\(table) as t where t.\(key) = s.\(key)) as previous_conversation_id
+            from stage_\(table) as s
+        ) as p
+        where p.previous_conversation_id <> p.conversation_id
         """
     }
 
@@ -67,7 +91,7 @@ final class FactMaintenance {
             """
             insert into touched_messages (message_id)
             select s.message_id from stage_messages as s
-            where exists (select 1 from inbox.tag_applications as ta where ta.message_id = s.message_id)
+            where coalesce((select true from inbox.tag_applications as ta where ta.message_id = s.message_id limit 1), false)
             """,
         ],
         "status_changes": [conversationsOf("status_changes", key: "status_change_id")],
@@ -80,35 +104,43 @@ final class FactMaintenance {
             insert into touched_messages (message_id)
             select s.message_id from stage_tag_applications as s
             union
-            select t.message_id
-            from stage_tag_applications as s
-            inner join inbox.tag_applications as t
-                on t.tag_application_id = s.tag_application_id
-            where t.message_id <> s.message_id
+            select p.previous_message_id
+            from (
+                select s.message_id,
+                       (select t.message_id from inbox.tag_applications as t
+                        where t.tag_application_id = s.tag_application_id) as previous_message_id
+                from stage_tag_applications as s
+            ) as p
+            where p.previous_message_id <> p.message_id
             """,
         ],
         "agents": [
             """
+            with changed as materialized (
+                select distinct s.agent_id
+                from stage_agents as s
+                where not exists (select 1 from inbox.agents as a where a.agent_id = s.agent_id and a.kind = s.kind)
+            )
             insert into touched_conversations (conversation_id)
             select distinct m.conversation_id
-            from stage_agents as s
+            from changed as c
             inner join inbox.messages as m
-                on m.agent_id = s.agent_id
-            where not exists (
-                select 1 from inbox.agents as a where a.agent_id = s.agent_id and a.kind = s.kind
-            )
+                on m.agent_id = c.agent_id
+               and m.agent_id is not null
             """,
         ],
         "topics": [
             """
+            with changed as materialized (
+                select distinct s.topic_id
+                from stage_topics as s
+                where not exists (select 1 from inbox.topics as t where t.topic_id = s.topic_id and t.name = s.name)
+            )
             insert into touched_conversations (conversation_id)
             select distinct ta.conversation_id
-            from stage_topics as s
+            from changed as c
             inner join inbox.topic_applications as ta
-                on ta.topic_id = s.topic_id
-            where not exists (
-                select 1 from inbox.topics as t where t.topic_id = s.topic_id and t.name = s.name
-            )
+                on ta.topic_id = c.topic_id
             """,
         ],
     ]

@@ -84,6 +84,7 @@ public final class Loader {
             try loadOne(source, summary: &summary, rejectsOutput: rejectsOutput)
         }
         try analyzeChangedTables(summary.loadedByKind)
+        try facts.analyzeGrownTables(fraction: 0.1)
         summary.seconds = Date().timeIntervalSince(started)
         return summary
     }
@@ -370,6 +371,7 @@ public final class Loader {
                 where load_id = $1
                 """, [String(loadID), String(state.linesInBatch), String(loadedNow), String(rejectedNow)])
         }
+        if loadedNow > 0 { try facts.analyzeGrownTables(fraction: 0.5) }
         return batch.rowCounts.map(Int64.init)
     }
 
