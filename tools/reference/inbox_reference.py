@@ -140,11 +140,13 @@ def check_value(field, ftype, value):
             return None, f"field {field}: wrong JSON type (boolean expected)"
         return value, None
     if ftype == SCORE:
-        if isinstance(value, bool) or not isinstance(value, int):
-            return None, f"field {field}: wrong JSON type (integer expected)"
-        if not 1 <= value <= 5:
-            return None, f"field {field}: out of range (1 to 5)"
-        return value, None
+        # JSON numbers arrive as int (no fraction or exponent) or as their exact Decimal value,
+        # never as a binary float: 5.0 and 5e0 are 5, 4.9999999999999999999 is not an integer.
+        if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+            return None, f"field {field}: wrong JSON type (number expected)"
+        if not 1 <= value <= 5 or value != int(value):
+            return None, f"field {field}: not an integer from 1 to 5"
+        return int(value), None
     # closed enumeration
     if not isinstance(value, str):
         return None, f"field {field}: wrong JSON type (string expected)"
@@ -153,10 +155,23 @@ def check_value(field, ftype, value):
     return value, None
 
 
+def contains_nul(value):
+    """Whether a decoded JSON value holds U+0000 in any string (member names included)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(contains_nul(v) for v in value)
+    return False
+
+
 def validate(obj):
     """Return (kind, record, None) for a valid record, or (None, None, reason)."""
     if not isinstance(obj, dict):
         return None, None, "not a JSON object"
+    if contains_nul(obj):
+        return None, None, "a string contains U+0000 (PostgreSQL text cannot hold it)"
     kind = obj.get("type")
     if not isinstance(kind, str) or kind not in KINDS:
         return None, None, "missing or unknown type"
@@ -207,7 +222,7 @@ def load_logs(paths):
                 continue
             try:
                 text = raw.decode("utf-8")
-                obj = json.loads(text, parse_constant=_reject_constant)
+                obj = json.loads(text, parse_constant=_reject_constant, parse_float=Decimal)
             except (UnicodeDecodeError, ValueError) as exc:
                 rejects.append((path, lineno, raw, f"not JSON: {exc}"))
                 continue
