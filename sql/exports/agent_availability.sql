@@ -1,9 +1,10 @@
 -- export.agent_availability (`agent-availability`)
 --
 -- Grain: one row per presence interval of a human agent (an agent known with kind HUMAN) that
--- overlaps R (started_at < R end and coalesce(ended_at, T) > R start; an ongoing interval runs
--- to T), including intervals that start or end outside R. Rows are NOT clipped; not
--- channel-filtered. Order: From, then agent id, then interval id.
+-- overlaps R (export.overlaps_range: not empty, started_at < R end and coalesce(ended_at, T) >
+-- R start; an ongoing interval runs to T), including intervals that start or end outside R. An
+-- empty interval (ended_at <= started_at, or ongoing and starting at or after T) makes no row.
+-- Rows are NOT clipped; not channel-filtered. Order: From, then agent id, then interval id.
 --
 -- Plan: presences.ended_at range scan (ended after R starts) or-ed with ongoing intervals, then
 -- started_at < R end.

@@ -93,7 +93,7 @@ tag_cells as (
         where tm.created_at >= export.range_start()
           and tm.created_at < export.range_end()
         group by ta.message_id, ta.tag_id
-        having bool_or(ta.removed_at is null or ta.removed_at > export.as_of())
+        having bool_or(export.is_current_at_as_of(ta.applied_at, ta.removed_at))
     ) as ca
     left join inbox.tags as t
         on t.tag_id = ca.tag_id

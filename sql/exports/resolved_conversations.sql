@@ -204,7 +204,7 @@ topic_facts as (
         select ta.conversation_id, ta.topic_id, min(ta.applied_at) as first_applied_at
         from topic_applications as ta
         group by ta.conversation_id, ta.topic_id
-        having bool_or(ta.removed_at is null or ta.removed_at > export.as_of())
+        having bool_or(export.is_current_at_as_of(ta.applied_at, ta.removed_at))
     ) as ca
     left join inbox.topics as t
         on t.topic_id = ca.topic_id

@@ -32,8 +32,8 @@ tag_messages as (
     from applications_in_range as a
 ),
 
--- a message still carries the tag at T when any application of that tag to it is not removed at
--- T (removed_at empty or later than T).
+-- a message still carries the tag at T when any application of that tag to it is current at T
+-- (export.is_current_at_as_of: dated at or before T, not removed at T).
 flagged as (
     select
         tm.*,
@@ -42,7 +42,7 @@ flagged as (
             from inbox.tag_applications as cur
             where cur.message_id = tm.message_id
               and cur.tag_id = tm.tag_id
-              and (cur.removed_at is null or cur.removed_at > export.as_of())
+              and export.is_current_at_as_of(cur.applied_at, cur.removed_at)
         ) as is_current
     from tag_messages as tm
 ),

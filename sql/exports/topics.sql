@@ -26,8 +26,8 @@ topic_conversations as (
     from applications_in_range as a
 ),
 
--- a conversation still carries the topic at T when any application of that topic to it is not
--- removed at T (removed_at empty or later than T).
+-- a conversation still carries the topic at T when any application of that topic to it is
+-- current at T (export.is_current_at_as_of: dated at or before T, not removed at T).
 flagged as (
     select
         tc.*,
@@ -36,7 +36,7 @@ flagged as (
             from inbox.topic_applications as cur
             where cur.conversation_id = tc.conversation_id
               and cur.topic_id = tc.topic_id
-              and (cur.removed_at is null or cur.removed_at > export.as_of())
+              and export.is_current_at_as_of(cur.applied_at, cur.removed_at)
         ) as is_current
     from topic_conversations as tc
 ),

@@ -581,7 +581,8 @@ class Context:
         return ts is not None and self.r_start <= ts < self.r_end
 
     def overlaps_r(self, start, end):
-        return start < self.r_end and end > self.r_start
+        """Intervals are half-open [start, end); an empty one (end <= start) overlaps nothing."""
+        return start < end and start < self.r_end and end > self.r_start
 
     def clip_us(self, start, end):
         """Microseconds of [start, end) inside R."""
@@ -611,8 +612,10 @@ class Context:
     def is_human_outbound(self, msg):
         return msg["direction"] == "OUTBOUND" and self.is_human(msg["agent_id"])
 
-    def not_removed_at_t(self, application):
-        return application["removed_at"] is None or application["removed_at"] > self.T
+    def current_at_t(self, application):
+        """State at T: applied at or before T and not removed at T (removed_at empty or later)."""
+        return application["at"] <= self.T and (application["removed_at"] is None
+                                                 or application["removed_at"] > self.T)
 
     def tag_app_counts(self, app):
         """Tag applications on deleted messages are left out of every count."""
@@ -781,7 +784,7 @@ class ConversationFacts:
 
         # current topics
         apps = ctx.topic_apps_by_conv.get(conv_id, [])
-        self.topic_ids = ordered_items(apps, "topic_id", ctx.not_removed_at_t)
+        self.topic_ids = ordered_items(apps, "topic_id", ctx.current_at_t)
 
         # latest survey
         surveys = ctx.surveys_by_conv.get(conv_id, [])
@@ -891,7 +894,7 @@ def export_messages(ctx):
         ct_id, ct_primary, ct_secondary = ctx.contact_cells(cid)
         previous = ctx.previous_message.get(m["id"])
         tag_ids = ordered_items(ctx.tag_apps_by_msg.get(m["id"], []), "tag_id",
-                                ctx.not_removed_at_t)
+                                ctx.current_at_t)
         agent, team = m["agent_id"], m["team_id"]
         rows.append([
             m["id"], ctx.ts(m["created_at"]), cid, medium, ch_name, ch_display,
@@ -1042,7 +1045,7 @@ def export_topics(ctx):
     order = sorted(convs, key=lambda k: (name_key(ctx.attr(ctx.topics, k[0], "name")), k[0], k[1]))
     for topic, channel in order:
         current = sum(1 for cid in convs[(topic, channel)]
-                      if any(a["topic_id"] == topic and ctx.not_removed_at_t(a)
+                      if any(a["topic_id"] == topic and ctx.current_at_t(a)
                              for a in ctx.topic_apps_by_conv[cid]))
         rows.append([topic, ctx.attr(ctx.topics, topic, "name"),
                      fmt_bool(ctx.attr(ctx.topics, topic, "active")),
@@ -1067,7 +1070,7 @@ def export_tags(ctx):
         tagged = msgs[(tag, channel)]
         contacts = {ctx.contact_of(ctx.messages[m]["conversation_id"]) for m in tagged}
         current = sum(1 for m in tagged
-                      if any(a["tag_id"] == tag and ctx.not_removed_at_t(a)
+                      if any(a["tag_id"] == tag and ctx.current_at_t(a)
                              for a in ctx.tag_apps_by_msg[m]))
         rows.append([tag, ctx.attr(ctx.tags, tag, "name"),
                      fmt_bool(ctx.attr(ctx.tags, tag, "active")),
@@ -1347,8 +1350,23 @@ def add_months(local, months):
     return local.replace(year=year, month=month, day=min(local.day, last_day))
 
 
-def local_midnight(day, tz):
-    return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
+def local_day_start(day, tz):
+    """The first instant whose wall-clock date in tz is `day` (exports.md, "Days in a zone"):
+    midnight's first occurrence (fold 0) when it occurs twice; when midnight falls in a gap, the
+    first instant past the gap (the transition), found by bisection."""
+    wall = datetime(day.year, day.month, day.day)
+    first = wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    if first.astimezone(tz).replace(tzinfo=None) == wall:
+        return first
+    before = wall.replace(tzinfo=tz, fold=1).astimezone(UTC)   # read with the offset after the gap
+    after = first                                               # read with the offset before it
+    while after - before > ONE_US:
+        middle = before + (after - before) // 2
+        if middle.astimezone(tz).replace(tzinfo=None) >= wall:
+            after = middle
+        else:
+            before = middle
+    return after
 
 
 def parse_bound(text, tz, is_end, what):
@@ -1359,7 +1377,7 @@ def parse_bound(text, tz, is_end, what):
         except ValueError:
             fail(f"{what}: invalid date {text!r}")
         wall = datetime(day.year, day.month, day.day)
-        instant = local_midnight(day + timedelta(days=1) if is_end else day, tz)
+        instant = local_day_start(day + timedelta(days=1) if is_end else day, tz)
         return instant, wall
     instant = parse_timestamp(text)
     if instant is None:

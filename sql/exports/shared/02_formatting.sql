@@ -35,13 +35,17 @@ as $$
     )
 $$;
 comment on function export.clipped_seconds(timestamptz, timestamptz) is
-'Exact seconds of [started_at, ended_at] that lie inside R; 0 when the interval does not meet R.';
+'Exact seconds of [started_at, ended_at) that lie inside R; 0 when the interval does not meet R or is empty.';
 
+-- Intervals (lock sessions, presence) are half-open, [started_at, ended_at); an ongoing one ends at
+-- T (exports.md, "Precise readings", Intervals). One with ended_at <= started_at, including an
+-- ongoing one that starts at or after T, is empty: it overlaps nothing, so it makes no row and
+-- enters no scope, count or average. Every "overlaps R" of the views is this function.
 create function export.overlaps_range(started_at timestamptz, ended_at timestamptz) returns boolean
 language sql stable parallel safe
-as $$ select started_at < export.range_end() and ended_at > export.range_start() $$;
+as $$ select started_at < ended_at and started_at < export.range_end() and ended_at > export.range_start() $$;
 comment on function export.overlaps_range(timestamptz, timestamptz) is
-'True when the interval [started_at, ended_at] overlaps R = [range_start, range_end) (started_at < R end and ended_at > R start).';
+'True when the interval [started_at, ended_at) is not empty (started_at < ended_at) and overlaps R = [range_start, range_end) (started_at < R end and ended_at > R start).';
 
 create function export.percent(numerator numeric, denominator numeric) returns numeric
 language sql immutable parallel safe
