@@ -30,14 +30,18 @@ struct DaysInAZoneTests {
     @Test("export.local_day_start gives the first instant of the local date")
     func firstInstant() throws {
         let (connection, _) = try TestSupport.freshDatabase()
-        for (zone, day, expected, why) in Self.days {
-            let instant = try connection.execute(
-                "select to_char(export.local_day_start($1::date, $2) at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS')", [day, zone]).scalar
-            #expect(instant == expected, "\(zone) \(day): \(why)")
-            // ... and it really is the first: the instant just before belongs to an earlier date.
-            let before = try connection.execute(
-                "select ((export.local_day_start($1::date, $2) - interval '1 microsecond') at time zone $2)::date < $1::date", [day, zone]).scalar
-            #expect(before == "t", "\(zone) \(day)")
+        // Whatever the session's own TimeZone (the exporter computes the bounds before setting it).
+        for sessionZone in ["UTC", "Atlantic/Azores", "Pacific/Apia"] {
+            try connection.execute("select set_config('TimeZone', $1, false)", [sessionZone])
+            for (zone, day, expected, why) in Self.days {
+                let instant = try connection.execute(
+                    "select to_char(export.local_day_start($1::date, $2) at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS')", [day, zone]).scalar
+                #expect(instant == expected, "\(zone) \(day) (session in \(sessionZone)): \(why)")
+                // ... and it really is the first: the instant just before belongs to an earlier date.
+                let before = try connection.execute(
+                    "select ((export.local_day_start($1::date, $2) - interval '1 microsecond') at time zone $2)::date < $1::date", [day, zone]).scalar
+                #expect(before == "t", "\(zone) \(day)")
+            }
         }
     }
 
@@ -45,22 +49,22 @@ struct DaysInAZoneTests {
     func referenceAgrees() throws {
         let directory = try TestSupport.temporaryDirectory()
         let script = """
-            import sys
-            sys.path.insert(0, sys.argv[1])
-            from datetime import date
-            from zoneinfo import ZoneInfo
-            import inbox_reference
-            for line in sys.stdin:
-                zone, day = line.split()
-                print(inbox_reference.local_day_start(date.fromisoformat(day), ZoneInfo(zone)).strftime('%Y-%m-%d %H:%M:%S'))
-            """
+                import sys
+                sys.path.insert(0, sys.argv[1])
+                from datetime import date
+                from zoneinfo import ZoneInfo
+                import inbox_reference
+                for line in sys.stdin:
+                    zone, day = line.split()
+                    print(inbox_reference.local_day_start(date.fromisoformat(day), ZoneInfo(zone)).strftime('%Y-%m-%d %H:%M:%S'))
+                """
         let input = directory.appendingPathComponent("days.txt").path
         try Self.days.map { "\($0.0) \($0.1)\n" }.joined().write(toFile: input, atomically: true, encoding: .utf8)
         let scriptPath = directory.appendingPathComponent("days.py").path
         try script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
         let output = directory.appendingPathComponent("out.txt").path
         let status = Subprocess.wait(try Subprocess.spawn("python3", [scriptPath, TestSupport.repositoryRoot.appendingPathComponent("tools/reference").path],
-                                                          standardInput: input, standardOutput: output))
+                                                              standardInput: input, standardOutput: output))
         try #require(status == 0)
         let lines = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").map(String.init)
         #expect(lines == Self.days.map(\.2))
@@ -84,13 +88,13 @@ struct DaysInAZoneTests {
         #expect(previous.rangeEnd == "2026-10-25 00:00:00.000000+00")
 
         try connection.execute("""
-            select export.set_parameters(from_date => '2026-10-25', to_date => '2026-10-25', time_zone => 'atlantic/azores',
-                                         as_of => '2026-11-15T00:00:00Z')
-            """)
+                select export.set_parameters(from_date => '2026-10-25', to_date => '2026-10-25', time_zone => 'atlantic/azores',
+                                             as_of => '2026-11-15T00:00:00Z')
+                """)
         #expect(try connection.execute("""
-            select to_char(export.range_start() at time zone 'UTC', 'YYYY-MM-DD HH24:MI'),
-                   to_char(export.range_end() at time zone 'UTC', 'YYYY-MM-DD HH24:MI'),
-                   extract(epoch from export.range_end() - export.range_start())::int
-            """).rows == [["2026-10-25 00:00", "2026-10-26 01:00", "90000"]])
+                select to_char(export.range_start() at time zone 'UTC', 'YYYY-MM-DD HH24:MI'),
+                       to_char(export.range_end() at time zone 'UTC', 'YYYY-MM-DD HH24:MI'),
+                       extract(epoch from export.range_end() - export.range_start())::int
+                """).rows == [["2026-10-25 00:00", "2026-10-26 01:00", "90000"]])
     }
 }

@@ -19,9 +19,10 @@
 -- before the gap, which gives the transition instant, the day's first: 01:00 in Havana on
 -- 2026-03-08). For a midnight that occurs twice it gives the LATER occurrence (Atlantic/Azores,
 -- 2026-10-25: 01:00Z, local 00:00-01:00), one hour into the day. So midnight is also read with
--- the offset in force a day before that instant, which is its earlier occurrence (00:00Z, local
+-- the offset in force 24 hours before that instant, which is its earlier occurrence (00:00Z, local
 -- 00:00+00:00) when that instant really shows midnight in the zone; the earlier of the readings
--- that do is the day's start. Should midnight fall inside a gap that starts before it (no zone has
+-- that do is the day's start. (Only exact intervals are added to instants, never days, so the
+-- session's TimeZone plays no part.) Should midnight fall inside a gap that starts before it (no zone has
 -- had one since 1970), the day starts at the end of the gap, found second by second (tz
 -- transitions are whole seconds). Checked against tools/reference (Python zoneinfo) for every
 -- zone on the days around every transition near midnight from 1970 to 2037.
@@ -37,8 +38,8 @@ as $$
     earlier as (
         select
             r.*,
-            (r.midnight - (((r.postgres_instant - interval '1 day') at time zone zone)
-                           - ((r.postgres_instant - interval '1 day') at time zone 'UTC'))) at time zone 'UTC' as earlier_instant
+            (r.midnight - (((r.postgres_instant - interval '24 hours') at time zone zone)
+                           - ((r.postgres_instant - interval '24 hours') at time zone 'UTC'))) at time zone 'UTC' as earlier_instant
         from readings as r
     )
 
@@ -48,7 +49,8 @@ as $$
         -- midnight does not exist: the day starts at the first instant past the gap
         else coalesce((
             select min(g.instant)
-            from generate_series(e.postgres_instant - ((e.postgres_instant at time zone zone) - e.midnight),
+            from generate_series(e.postgres_instant
+                                     - extract(epoch from (e.postgres_instant at time zone zone) - e.midnight) * interval '1 second',
                                  e.postgres_instant, interval '1 second') as g(instant)
             where (g.instant at time zone zone) >= e.midnight
         ), e.postgres_instant)
