@@ -18,6 +18,7 @@ struct DifferentialTests {
         let asOf: String
         let channelCount: Int  // how many of the log's channels to filter on (0 = all)
         let locale: HeaderLocale
+        var start = "2026-03-01"  // the generated log's first day (it spans ten days)
         var testDescription: String { name }
     }
 
@@ -33,13 +34,21 @@ struct DifferentialTests {
                  zone: "UTC", asOf: "2026-03-05T00:00:00Z", channelCount: 0, locale: .en),
         Scenario(name: "auckland, whole log", seed: 15, from: "2026-02-28", to: "2026-03-11",
                  zone: "Pacific/Auckland", asOf: "2026-03-08T09:00:00Z", channelCount: 3, locale: .en),
+        // exports.md, "Days in a zone": midnight twice on 2026-10-25 in the Azores (a 25-hour day),
+        // with T inside it (ongoing intervals, applications after T).
+        Scenario(name: "azores, the 25-hour day, T inside it", seed: 16, from: "2026-10-25", to: "2026-10-25",
+                 zone: "Atlantic/Azores", asOf: "2026-10-25T12:00:00Z", channelCount: 0, locale: .en, start: "2026-10-20"),
+        // Havana: the range ends where midnight occurs twice (2026-11-01), and starts the day after
+        // clocks went back in the Azores, in another zone, for good measure.
+        Scenario(name: "havana, range ending on a repeated midnight", seed: 17, from: "2026-10-26", to: "2026-10-31",
+                 zone: "America/Havana", asOf: "2026-11-02T00:00:00Z", channelCount: 2, locale: .fr, start: "2026-10-24"),
     ]
 
     @Test("every export is byte-identical to the reference implementation's", arguments: scenarios)
     func matchesReference(_ scenario: Scenario) throws {
         let directory = try TestSupport.temporaryDirectory()
         let log = directory.appendingPathComponent("log.ndjson")
-        let options = GeneratorOptions(conversations: 300, days: 10, start: GeneratorOptions.startDate(parsing: "2026-03-01")!,
+        let options = GeneratorOptions(conversations: 300, days: 10, start: GeneratorOptions.startDate(parsing: scenario.start)!,
                                        seed: scenario.seed, redeliveryFraction: 0.05)
         let (bytes, _) = try EventLogGenerator(options: options).generateBytes()
         try Data(bytes).write(to: log)

@@ -112,7 +112,8 @@ struct FuzzLog {
         case 14:
             let stamp = ["2026-03-01T09:00:00", "2026-02-30T09:00:00Z", "0000-01-01T00:00:00Z", "2026-03-01T24:00:00Z", "yesterday",
                          "2026-03-01T09:00:00+24:00", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "2026-3-1T09:00:00Z",
-                         "2026-03-01T09:00:00.Z", "١٢٣٤-03-01T09:00:00Z", "2026-03-01T09:00:00Z "][int(12)]
+                         "2026-03-01T09:00:00.Z", "١٢٣٤-03-01T09:00:00Z", "2026-03-01T09:00:00Z ", "2016-12-31T23:59:60Z",
+                         "2026-03-01 09:00:00Z"][int(14)]
             bad("bad timestamp", #"{"type":"team","id":"\#(id)","name":"x","created_at":"\#(stamp)"}"#, reason: "is not an RFC 3339 timestamp")
         case 15:
             bad("closed enumeration", #"{"type":"agent","id":"\#(id)","name":"x","kind":"\#(["ROBOT", "human", "", "HUMAN "][int(4)])"}"#, reason: "outside HUMAN, VIRTUAL")
@@ -155,7 +156,7 @@ struct FuzzLog {
         case 0: valid(#"{"ty\u0070e":"tag","id":"\#(id)","name":"escaped key","active":true}"#)
         case 1: valid(Data((template(id) + "\r").utf8))  // CRLF line end
         case 2: valid(#"{"type":"tag","id":"\#(id)","name":1,"name":"later duplicate wins"}"#)
-        case 3: valid(#"{"type":"message","id":"\#(id)","conversation_id":"cv-1","created_at":"2016-12-31T23:59:60Z","direction":"OUTBOUND","content":"\ud83d\ude00 \u00e9 \"q\" \\ \/ \b\f\n\r\t"}"#)
+        case 3: valid(#"{"type":"message","id":"\#(id)","conversation_id":"cv-1","created_at":"2016-12-31T23:59:59.9999995Z","direction":"OUTBOUND","content":"\ud83d\ude00 \u00e9 \"q\" \\ \/ \b\f\n\r\t"}"#)
         case 4:
             let nest = String(repeating: "[", count: 255) + String(repeating: "]", count: 255)
             valid(#"{"type":"tag","id":"\#(id)","name":"deepest allowed","n":\#(nest)}"#)

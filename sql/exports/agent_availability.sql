@@ -1,8 +1,9 @@
 -- export.agent_availability (`agent-availability`)
 --
 -- Grain: one row per presence interval of a human agent (an agent known with kind HUMAN) that
--- overlaps R (an ongoing interval runs to T: facts.presences_as_of), including intervals that
--- start or end outside R. Rows are NOT clipped; not channel-filtered. Order (the CSV view): From,
+-- overlaps R (facts.overlaps; an ongoing interval runs to T: facts.presences_as_of), including
+-- intervals that start or end outside R. An empty interval (ended_at <= started_at, or ongoing
+-- and starting at or after T) makes no row. Rows are NOT clipped; not channel-filtered. Order (the CSV view): From,
 -- then agent id, then interval id.
 --
 -- One definition, three forms (see resolved_conversations.sql): _within (typed), _between

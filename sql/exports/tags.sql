@@ -3,7 +3,8 @@
 -- Grain: one row per (tag, channel) for every tag applied in R to at least one non-deleted
 -- message of a loaded conversation of that channel (selected channels only). Applications on
 -- deleted messages are left out (facts.tag_applications). An application in R counts even if it
--- was removed later; "still carries the tag at T" is facts.message_tags' current_during.
+-- was removed later; "still carries the tag at T" (an application dated at or before T and not
+-- removed at T) is facts.message_tags' current_during.
 -- Order (the CSV view): tag name (C collation, missing names last), tag id, channel id.
 --
 -- One definition, three forms (see resolved_conversations.sql): _within (typed), _between

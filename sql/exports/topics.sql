@@ -2,8 +2,8 @@
 --
 -- Grain: one row per (topic, channel) for every topic applied in R to at least one loaded
 -- conversation of that channel (selected channels only). An application in R counts even if it
--- was removed later; "still carries the topic at T" is facts.conversation_topics'
--- current_during. Order (the CSV view): topic name (C collation, missing names last), topic id,
+-- was removed later; "still carries the topic at T" (an application dated at or before T and not
+-- removed at T) is facts.conversation_topics' current_during. Order (the CSV view): topic name (C collation, missing names last), topic id,
 -- channel id.
 --
 -- One definition, three forms (see resolved_conversations.sql): _within (typed), _between

@@ -16,21 +16,24 @@ comment on function facts.seconds_between(timestamptz, timestamptz) is
 
 -- Intervals (lock sessions, presence) ---------------------------------------------------------
 
--- The length of an interval [started_at, ended_at]; an interval that ends before it starts (an
--- ongoing one that starts after T) counts 0.
+-- The length of an interval [started_at, ended_at); an empty one (it ends at or before it starts,
+-- such as an ongoing one that starts at or after T) counts 0.
 create function facts.interval_seconds(started_at timestamptz, ended_at timestamptz) returns numeric
 language sql immutable parallel safe
 as $$ select greatest(0::numeric, facts.seconds_between(started_at, ended_at)) $$;
 comment on function facts.interval_seconds(timestamptz, timestamptz) is
 'Length of the interval [started_at, ended_at] in exact seconds; 0 when it ends before it starts; null if either end is null.';
 
--- Whether an interval overlaps the range [range_start, range_end).
+-- Intervals are half-open, [started_at, ended_at); an ongoing one ends at T (exports.md, "Precise
+-- readings", Intervals). One with ended_at <= started_at, including an ongoing one that starts at
+-- or after T, is empty: it overlaps nothing, so it makes no row and enters no scope, count or
+-- average. Every "overlaps R" of the exports is this function.
 create function facts.overlaps(started_at timestamptz, ended_at timestamptz,
                                range_start timestamptz, range_end timestamptz) returns boolean
 language sql immutable parallel safe
-as $$ select started_at < range_end and ended_at > range_start $$;
+as $$ select started_at < ended_at and started_at < range_end and ended_at > range_start $$;
 comment on function facts.overlaps(timestamptz, timestamptz, timestamptz, timestamptz) is
-'True when the interval [started_at, ended_at] overlaps the range [range_start, range_end) (starts before the range ends and ends after it starts).';
+'True when the interval [started_at, ended_at) is not empty and overlaps the range [range_start, range_end) (starts before the range ends and ends after it starts).';
 
 -- The part of an interval inside the range, in seconds.
 create function facts.clipped_seconds(started_at timestamptz, ended_at timestamptz,
@@ -62,10 +65,15 @@ comment on function facts.lock_class(timestamptz, timestamptz, timestamptz) is
 
 -- Topic and tag applications ------------------------------------------------------------------
 
--- The moments at which an application is current ("not removed at T": removed_at empty or later
--- than T; the application date itself is not compared with T).
+-- The instants T at which an application is current (exports.md, "Precise readings", State at
+-- T): dated at or before T and not removed at T (removed_at empty or later than T; a removal at
+-- exactly T counts), i.e. [applied_at, removed_at); empty when it was removed at or before it was
+-- applied.
 create function facts.application_period(applied_at timestamptz, removed_at timestamptz) returns tstzrange
 language sql immutable parallel safe
-as $$ select tstzrange(null, removed_at, '()') $$;
+as $$
+    select case when removed_at <= applied_at then 'empty'::tstzrange
+                else tstzrange(applied_at, removed_at, '[)') end
+$$;
 comment on function facts.application_period(timestamptz, timestamptz) is
-'The instants T at which a topic or tag application is current: every T before removed_at (all T when it was never removed).';
+'The instants T at which a topic or tag application is current: [applied_at, removed_at) (from applied_at on when never removed; empty when removed at or before applied_at).';

@@ -140,11 +140,13 @@ def check_value(field, ftype, value):
             return None, f"field {field}: wrong JSON type (boolean expected)"
         return value, None
     if ftype == SCORE:
-        if isinstance(value, bool) or not isinstance(value, int):
-            return None, f"field {field}: wrong JSON type (integer expected)"
-        if not 1 <= value <= 5:
-            return None, f"field {field}: out of range (1 to 5)"
-        return value, None
+        # JSON numbers arrive as int (no fraction or exponent) or as their exact Decimal value,
+        # never as a binary float: 5.0 and 5e0 are 5, 4.9999999999999999999 is not an integer.
+        if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+            return None, f"field {field}: wrong JSON type (number expected)"
+        if not 1 <= value <= 5 or value != int(value):
+            return None, f"field {field}: not an integer from 1 to 5"
+        return int(value), None
     # closed enumeration
     if not isinstance(value, str):
         return None, f"field {field}: wrong JSON type (string expected)"
@@ -153,10 +155,23 @@ def check_value(field, ftype, value):
     return value, None
 
 
+def contains_nul(value):
+    """Whether a decoded JSON value holds U+0000 in any string (member names included)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(contains_nul(v) for v in value)
+    return False
+
+
 def validate(obj):
     """Return (kind, record, None) for a valid record, or (None, None, reason)."""
     if not isinstance(obj, dict):
         return None, None, "not a JSON object"
+    if contains_nul(obj):
+        return None, None, "a string contains U+0000 (PostgreSQL text cannot hold it)"
     kind = obj.get("type")
     if not isinstance(kind, str) or kind not in KINDS:
         return None, None, "missing or unknown type"
@@ -207,7 +222,7 @@ def load_logs(paths):
                 continue
             try:
                 text = raw.decode("utf-8")
-                obj = json.loads(text, parse_constant=_reject_constant)
+                obj = json.loads(text, parse_constant=_reject_constant, parse_float=Decimal)
             except (UnicodeDecodeError, ValueError) as exc:
                 rejects.append((path, lineno, raw, f"not JSON: {exc}"))
                 continue
@@ -566,7 +581,8 @@ class Context:
         return ts is not None and self.r_start <= ts < self.r_end
 
     def overlaps_r(self, start, end):
-        return start < self.r_end and end > self.r_start
+        """Intervals are half-open [start, end); an empty one (end <= start) overlaps nothing."""
+        return start < end and start < self.r_end and end > self.r_start
 
     def clip_us(self, start, end):
         """Microseconds of [start, end) inside R."""
@@ -596,8 +612,10 @@ class Context:
     def is_human_outbound(self, msg):
         return msg["direction"] == "OUTBOUND" and self.is_human(msg["agent_id"])
 
-    def not_removed_at_t(self, application):
-        return application["removed_at"] is None or application["removed_at"] > self.T
+    def current_at_t(self, application):
+        """State at T: applied at or before T and not removed at T (removed_at empty or later)."""
+        return application["at"] <= self.T and (application["removed_at"] is None
+                                                 or application["removed_at"] > self.T)
 
     def tag_app_counts(self, app):
         """Tag applications on deleted messages are left out of every count."""
@@ -766,7 +784,7 @@ class ConversationFacts:
 
         # current topics
         apps = ctx.topic_apps_by_conv.get(conv_id, [])
-        self.topic_ids = ordered_items(apps, "topic_id", ctx.not_removed_at_t)
+        self.topic_ids = ordered_items(apps, "topic_id", ctx.current_at_t)
 
         # latest survey
         surveys = ctx.surveys_by_conv.get(conv_id, [])
@@ -876,7 +894,7 @@ def export_messages(ctx):
         ct_id, ct_primary, ct_secondary = ctx.contact_cells(cid)
         previous = ctx.previous_message.get(m["id"])
         tag_ids = ordered_items(ctx.tag_apps_by_msg.get(m["id"], []), "tag_id",
-                                ctx.not_removed_at_t)
+                                ctx.current_at_t)
         agent, team = m["agent_id"], m["team_id"]
         rows.append([
             m["id"], ctx.ts(m["created_at"]), cid, medium, ch_name, ch_display,
@@ -1027,7 +1045,7 @@ def export_topics(ctx):
     order = sorted(convs, key=lambda k: (name_key(ctx.attr(ctx.topics, k[0], "name")), k[0], k[1]))
     for topic, channel in order:
         current = sum(1 for cid in convs[(topic, channel)]
-                      if any(a["topic_id"] == topic and ctx.not_removed_at_t(a)
+                      if any(a["topic_id"] == topic and ctx.current_at_t(a)
                              for a in ctx.topic_apps_by_conv[cid]))
         rows.append([topic, ctx.attr(ctx.topics, topic, "name"),
                      fmt_bool(ctx.attr(ctx.topics, topic, "active")),
@@ -1052,7 +1070,7 @@ def export_tags(ctx):
         tagged = msgs[(tag, channel)]
         contacts = {ctx.contact_of(ctx.messages[m]["conversation_id"]) for m in tagged}
         current = sum(1 for m in tagged
-                      if any(a["tag_id"] == tag and ctx.not_removed_at_t(a)
+                      if any(a["tag_id"] == tag and ctx.current_at_t(a)
                              for a in ctx.tag_apps_by_msg[m]))
         rows.append([tag, ctx.attr(ctx.tags, tag, "name"),
                      fmt_bool(ctx.attr(ctx.tags, tag, "active")),
@@ -1332,8 +1350,23 @@ def add_months(local, months):
     return local.replace(year=year, month=month, day=min(local.day, last_day))
 
 
-def local_midnight(day, tz):
-    return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
+def local_day_start(day, tz):
+    """The first instant whose wall-clock date in tz is `day` (exports.md, "Days in a zone"):
+    midnight's first occurrence (fold 0) when it occurs twice; when midnight falls in a gap, the
+    first instant past the gap (the transition), found by bisection."""
+    wall = datetime(day.year, day.month, day.day)
+    first = wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    if first.astimezone(tz).replace(tzinfo=None) == wall:
+        return first
+    before = wall.replace(tzinfo=tz, fold=1).astimezone(UTC)   # read with the offset after the gap
+    after = first                                               # read with the offset before it
+    while after - before > ONE_US:
+        middle = before + (after - before) // 2
+        if middle.astimezone(tz).replace(tzinfo=None) >= wall:
+            after = middle
+        else:
+            before = middle
+    return after
 
 
 def parse_bound(text, tz, is_end, what):
@@ -1344,7 +1377,7 @@ def parse_bound(text, tz, is_end, what):
         except ValueError:
             fail(f"{what}: invalid date {text!r}")
         wall = datetime(day.year, day.month, day.day)
-        instant = local_midnight(day + timedelta(days=1) if is_end else day, tz)
+        instant = local_day_start(day + timedelta(days=1) if is_end else day, tz)
         return instant, wall
     instant = parse_timestamp(text)
     if instant is None:

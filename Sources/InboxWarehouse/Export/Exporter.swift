@@ -153,16 +153,17 @@ public final class Exporter {
         var start: String?
         var end: String?
         if let from = request.from, let to = request.to {
-            // R = [from 00:00, to + 1 day 00:00) in the zone for dates; [from, to) for instants.
+            // R = [from 00:00, to + 1 day 00:00) in the zone for dates, each the first instant of its
+            // local date (export.local_day_start); [from, to) for instants.
             let bounds = try connection.execute("""
                 with input as (
                     select $1::text as from_kind, $2::text as from_value, $3::text as to_kind, $4::text as to_value,
                            $5::text as zone, $6::int as span_months, $7::timestamptz as as_of, $8::int as retention_months
                 ), bounds as (
                     select
-                        case when from_kind = 'date' then (from_value::date)::timestamp at time zone zone
+                        case when from_kind = 'date' then export.local_day_start(from_value::date, zone)
                              else from_value::timestamptz end as range_start,
-                        case when to_kind = 'date' then (to_value::date + 1)::timestamp at time zone zone
+                        case when to_kind = 'date' then export.local_day_start(to_value::date + 1, zone)
                              else to_value::timestamptz end as range_end,
                         case when from_kind = 'date' then from_value::date
                              else (from_value::timestamptz at time zone zone)::date end as from_date,

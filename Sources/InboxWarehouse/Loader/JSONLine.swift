@@ -8,7 +8,7 @@
 /// A top-level member's value.
 enum JSONValue: Equatable {
     case string(String)
-    case number(Double)
+    case number(JSONNumber)
     case bool(Bool)
     case null
     /// An object or array (only kept verbatim).
@@ -22,6 +22,72 @@ enum JSONValue: Equatable {
         case .null: return "null"
         case .composite: return "an object or array"
         }
+    }
+}
+
+/// A JSON number, kept as its text so that its exact decimal value decides what it is: a
+/// binary floating-point reading would turn `4.9999999999999999999` into 5 (input-format.md,
+/// "Common rules": an integer field takes a number whose exact value is an integer, never a
+/// rounded one).
+struct JSONNumber: Equatable {
+    /// The number as written (already checked against the JSON grammar).
+    let text: String
+
+    /// The number's value when its exact decimal value is an integer inside `range` (`5`, `5.0`,
+    /// `5e0`, `50e-1`, `0.5e1` are all 5); nil when it has a fractional part, however small
+    /// (`4.5`, `4.9999999999999999999`, `1e-300`), or lies outside `range`.
+    func integer(in range: ClosedRange<Int64>) -> Int64? {
+        let bytes = Array(text.utf8)
+        var index = 0
+        let isNegative = bytes.first == UInt8(ascii: "-")
+        if isNegative { index += 1 }
+        // value = digits x 10^exponent, digits being every mantissa digit in order
+        var digits: [UInt8] = []
+        var exponent = 0
+        while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
+            digits.append(bytes[index] - 0x30)
+            index += 1
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
+                digits.append(bytes[index] - 0x30)
+                exponent -= 1
+                index += 1
+            }
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            index += 1
+            var exponentIsNegative = false
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                exponentIsNegative = bytes[index] == UInt8(ascii: "-")
+                index += 1
+            }
+            var written = 0
+            while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
+                if written < 1_000_000 { written = written * 10 + Int(bytes[index] - 0x30) }
+                index += 1
+            }
+            exponent += exponentIsNegative ? -written : written
+        }
+        guard index == bytes.count else { return nil }
+        guard let first = digits.firstIndex(where: { $0 != 0 }) else {
+            return range.contains(0) ? 0 : nil  // 0, -0, 0.000, 0e7
+        }
+        var significant = digits[first...]
+        while significant.last == 0 {
+            significant.removeLast()
+            exponent += 1
+        }
+        // A non-zero digit is left after the decimal point: not an integer.
+        guard exponent >= 0 else { return nil }
+        // 18 digits always fit in Int64; anything longer is far outside every range we check.
+        guard significant.count + exponent <= 18 else { return nil }
+        var value: Int64 = 0
+        for digit in significant { value = value * 10 + Int64(digit) }
+        for _ in 0..<exponent { value *= 10 }
+        if isNegative { value = -value }
+        return range.contains(value) ? value : nil
     }
 }
 
@@ -150,7 +216,7 @@ struct JSONLineReader {
         position += count
     }
 
-    private mutating func parseNumber() throws(JSONSyntaxError) -> Double {
+    private mutating func parseNumber() throws(JSONSyntaxError) -> JSONNumber {
         let start = position
         if peek() == UInt8(ascii: "-") { position += 1 }
         guard let first = peek(), first >= 0x30, first <= 0x39 else { throw error("invalid number") }
@@ -182,8 +248,7 @@ struct JSONLineReader {
         if position - start > 1000 || abs(exponent) > 1000 {
             throw error("number out of range")
         }
-        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
-        return Double(text) ?? .nan
+        return JSONNumber(text: String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self))
     }
 
     /// Parses a string token; returns its decoded text when `decode` is set.

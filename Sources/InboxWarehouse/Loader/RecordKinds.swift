@@ -14,7 +14,7 @@ enum FieldType: Equatable {
     case openEnumeration
     /// A JSON boolean; absent means `defaultValue`.
     case boolean(defaultValue: Bool)
-    /// An integer from 1 to 5.
+    /// An integer from 1 to 5: any JSON number whose exact decimal value is one (`5`, `5.0`, `5e0`).
     case score
 }
 

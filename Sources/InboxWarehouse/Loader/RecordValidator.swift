@@ -119,10 +119,12 @@ enum RecordValidator {
             guard case .number(let number) = value else {
                 throw reject("field \"\(field.name)\" must be a number, got \(value.typeName)")
             }
-            guard number == number.rounded(), number >= 1, number <= 5 else {
-                throw reject("field \"\(field.name)\" is out of range: must be an integer from 1 to 5")
+            // Decided on the exact decimal text: 5.0 and 5e0 are 5; 4.5 and 4.9999999999999999999
+            // are not integers and are rejected, never rounded.
+            guard let score = number.integer(in: 1...5) else {
+                throw reject("field \"\(field.name)\" is out of range: must be an integer from 1 to 5, got \(truncated(number.text))")
             }
-            appendDecimal(Int64(number), to: &output)
+            appendDecimal(score, to: &output)
         }
     }
 

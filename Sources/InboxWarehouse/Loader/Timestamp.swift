@@ -9,9 +9,10 @@ struct UTCInstant: Comparable {
 
     static func < (lhs: UTCInstant, rhs: UTCInstant) -> Bool { lhs.microseconds < rhs.microseconds }
 
-    /// Parses an RFC 3339 date-time. The date and time may be separated by `T`, `t` or a space;
-    /// the offset (`Z`, `z` or `±HH:MM`) is required; fractional seconds are rounded to
-    /// microseconds; a leap second (`:60`) is read as the next second, as PostgreSQL does.
+    /// Parses an RFC 3339 date-time (input-format.md, "Common rules"): ASCII digits, `T` or `t`
+    /// between date and time (a space is rejected), seconds `00` to `59` (a leap second `:60` is
+    /// rejected), a required offset (`Z`, `z` or `±HH:MM`); fractional seconds are kept to the
+    /// microsecond, rounded half up (`59.9999995` becomes the next second).
     static func parse(_ text: String) -> UTCInstant? {
         var text = text
         return text.withUTF8 { parse(bytes: $0) }
@@ -34,12 +35,12 @@ struct UTCInstant: Comparable {
               let month = digits(5, 2), bytes[7] == UInt8(ascii: "-"),
               let day = digits(8, 2) else { return nil }
         let separator = bytes[10]
-        guard separator == UInt8(ascii: "T") || separator == UInt8(ascii: "t") || separator == UInt8(ascii: " ") else { return nil }
+        guard separator == UInt8(ascii: "T") || separator == UInt8(ascii: "t") else { return nil }
         guard let hour = digits(11, 2), bytes[13] == UInt8(ascii: ":"),
               let minute = digits(14, 2), bytes[16] == UInt8(ascii: ":"),
               let second = digits(17, 2) else { return nil }
         guard year >= 1, (1...12).contains(month), day >= 1, day <= daysInMonth(year: year, month: month),
-              hour <= 23, minute <= 59, second <= 60 else { return nil }
+              hour <= 23, minute <= 59, second <= 59 else { return nil }
         var index = 19
         var fractionMicros: Int64 = 0
         if index < count && bytes[index] == UInt8(ascii: ".") {

@@ -10,6 +10,56 @@
 -- Timestamps are stored as UTC text with microseconds (`2026-03-01T08:00:00.000000Z`), which
 -- reads back exactly whatever the session's DateStyle and TimeZone.
 
+-- The first instant of a local date (exports.md, "Precise readings", Days in a zone): the
+-- smallest instant whose wall-clock date in the zone is `day`. Every date bound of a range is read
+-- through it: R = [local_day_start(from), local_day_start(to + 1)).
+--
+-- PostgreSQL's own reading of a wall time, `day::timestamp at time zone zone`, is right for an
+-- ordinary midnight and for a midnight skipped by a gap (it reads it with the offset in force
+-- before the gap, which gives the transition instant, the day's first: 01:00 in Havana on
+-- 2026-03-08). For a midnight that occurs twice it gives the LATER occurrence (Atlantic/Azores,
+-- 2026-10-25: 01:00Z, local 00:00-01:00), one hour into the day. So midnight is also read with
+-- the offset in force 24 hours before that instant, which is its earlier occurrence (00:00Z, local
+-- 00:00+00:00) when that instant really shows midnight in the zone; the earlier of the readings
+-- that do is the day's start. (Only exact intervals are added to instants, never days, so the
+-- session's TimeZone plays no part.) Should midnight fall inside a gap that starts before it (no zone has
+-- had one since 1970), the day starts at the end of the gap, found second by second (tz
+-- transitions are whole seconds). Checked against tools/reference (Python zoneinfo) for every
+-- zone on the days around every transition near midnight from 1970 to 2037.
+create function export.local_day_start(day date, zone text) returns timestamptz
+language sql stable strict parallel safe
+as $$
+    with readings as (
+        select
+            day::timestamp as midnight,
+            day::timestamp at time zone zone as postgres_instant
+    ),
+
+    earlier as (
+        select
+            r.*,
+            (r.midnight - (((r.postgres_instant - interval '24 hours') at time zone zone)
+                           - ((r.postgres_instant - interval '24 hours') at time zone 'UTC'))) at time zone 'UTC' as earlier_instant
+        from readings as r
+    )
+
+    select case
+        when (e.earlier_instant at time zone zone) = e.midnight then e.earlier_instant
+        when (e.postgres_instant at time zone zone) = e.midnight then e.postgres_instant
+        -- midnight does not exist: the day starts at the first instant past the gap
+        else coalesce((
+            select min(g.instant)
+            from generate_series(e.postgres_instant
+                                     - extract(epoch from (e.postgres_instant at time zone zone) - e.midnight) * interval '1 second',
+                                 e.postgres_instant, interval '1 second') as g(instant)
+            where (g.instant at time zone zone) >= e.midnight
+        ), e.postgres_instant)
+    end
+    from earlier as e
+$$;
+comment on function export.local_day_start(date, text) is
+'The first instant of local date day in zone (the first occurrence of a repeated midnight; the first existing wall time when midnight does not exist). Range bounds given as dates are read through it.';
+
 create function export.set_parameters(
     range_start    timestamptz,
     range_end      timestamptz,
@@ -105,7 +155,8 @@ comment on function export.set_parameters(timestamptz, timestamptz, text, text[]
 'Raises invalid_parameter_value for an unknown time zone, channel id or policy, or a range that ends before it starts.';
 
 -- Convenience overload for psql users: inclusive dates read in the zone.
--- R = [from_date 00:00, to_date + 1 day 00:00) in time_zone. A null date leaves that bound open.
+-- R = [from_date 00:00, to_date + 1 day 00:00) in time_zone, each the first instant of its local
+-- date (export.local_day_start). A null date leaves that bound open.
 create function export.set_parameters(
     from_date      date,
     to_date        date,
@@ -139,8 +190,8 @@ begin
                   hint = 'Use an IANA time zone name such as Europe/Paris or UTC.';
     end if;
     perform export.set_parameters(
-        range_start    => from_date::timestamp at time zone zone_name,
-        range_end      => (to_date + 1)::timestamp at time zone zone_name,
+        range_start    => export.local_day_start(from_date, zone_name),
+        range_end      => export.local_day_start(to_date + 1, zone_name),
         time_zone      => zone_name,
         channel_ids    => channel_ids,
         as_of          => as_of,

@@ -31,13 +31,23 @@ create function export.clipped_seconds(started_at timestamptz, ended_at timestam
 language sql stable parallel safe
 as $$ select facts.clipped_seconds(started_at, ended_at, export.range_start(), export.range_end()) $$;
 comment on function export.clipped_seconds(timestamptz, timestamptz) is
-'Exact seconds of [started_at, ended_at] that lie inside R (the session''s range; facts.clipped_seconds); 0 when the interval does not meet R.';
+'Exact seconds of [started_at, ended_at) that lie inside R (the session''s range; facts.clipped_seconds); 0 when the interval does not meet R or is empty.';
 
+-- Intervals (lock sessions, presence) are half-open, [started_at, ended_at); an ongoing one ends at
+-- T (exports.md, "Precise readings", Intervals): the rule is facts.overlaps (sql/facts/01_rules.sql),
+-- which every export uses; this is its reading for the session's R.
 create function export.overlaps_range(started_at timestamptz, ended_at timestamptz) returns boolean
 language sql stable parallel safe
 as $$ select facts.overlaps(started_at, ended_at, export.range_start(), export.range_end()) $$;
 comment on function export.overlaps_range(timestamptz, timestamptz) is
-'True when the interval [started_at, ended_at] overlaps R = [range_start, range_end) of the session (facts.overlaps).';
+'True when the interval [started_at, ended_at) is not empty (started_at < ended_at) and overlaps R = [range_start, range_end) of the session (facts.overlaps).';
+
+-- State at T of a topic or tag application, for the session's T (facts.application_period).
+create function export.is_current_at_as_of(applied_at timestamptz, removed_at timestamptz) returns boolean
+language sql stable parallel safe
+as $$ select facts.application_period(applied_at, removed_at) @> export.as_of() $$;
+comment on function export.is_current_at_as_of(timestamptz, timestamptz) is
+'Whether a topic or tag application is current at T: applied at or before T and not removed at T (removed_at null or later than T).';
 
 create function export.percent(numerator numeric, denominator numeric) returns numeric
 language sql immutable parallel safe

@@ -24,13 +24,6 @@ $$;
 comment on function export.content_allowed(text, text, boolean) is
 'Whether the messages export writes a message''s content: never in a scheduled export; else always (all), never (none) or only on a TWITTER channel (twitter, default).';
 
--- The first instant of a local date in a zone: the start of R for `from`, its end for `to` + 1.
-create function export.local_day_start(day date, time_zone text) returns timestamptz
-language sql stable parallel safe
-as $$ select day::timestamp at time zone coalesce(nullif(time_zone, ''), 'UTC') $$;
-comment on function export.local_day_start(date, text) is
-'The instant at which the local date begins in the time zone (default UTC); null for a null date.';
-
 -- The session's parameters as one row, for the CSV views: each view reads them once, from a
 -- materialized CTE, and passes them to its typed function as arguments.
 create function export.session_parameters()
