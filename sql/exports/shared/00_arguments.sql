@@ -1,6 +1,7 @@
--- export parameters as arguments: what the typed export functions (`export.<export>_within`,
--- `export.<export>_between`) take instead of session settings, and how the CSV views hand them
--- the session's settings (export.session_parameters).
+-- export parameters as arguments: the channel filter and the content policy as the typed export
+-- functions (`export.<export>_within`, `export.<export>_between`) apply them. The session-setting
+-- readers of 01_parameters.sql (export.channel_selected, export.content_allowed(medium)) apply
+-- these same functions to the session's parameters.
 
 -- The channel filter: no channel ids (null or empty) selects every channel; otherwise only the
 -- listed ones (a null channel, i.e. a conversation that is not loaded, is then not selected).
@@ -23,22 +24,3 @@ as $$
 $$;
 comment on function export.content_allowed(text, text, boolean) is
 'Whether the messages export writes a message''s content: never in a scheduled export; else always (all), never (none) or only on a TWITTER channel (twitter, default).';
-
--- The session's parameters as one row, for the CSV views: each view reads them once, from a
--- materialized CTE, and passes them to its typed function as arguments.
-create function export.session_parameters()
-returns table (
-    range_start    timestamptz,
-    range_end      timestamptz,
-    as_of          timestamptz,
-    channel_ids    text[],
-    content_policy text,
-    is_scheduled   boolean
-)
-language sql stable parallel safe
-as $$
-    select export.range_start(), export.range_end(), export.as_of(), export.channel_ids(),
-           export.content_policy(), export.is_scheduled()
-$$;
-comment on function export.session_parameters() is
-'The parameters set by export.set_parameters in this session, as one row.';
