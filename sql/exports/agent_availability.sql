@@ -1,7 +1,7 @@
 -- export.agent_availability (`agent-availability`)
 --
 -- Grain: one row per presence interval of a human agent (an agent known with kind HUMAN) that
--- overlaps R (facts.overlaps; an ongoing interval runs to T: facts.presences_as_of), including
+-- overlaps R (facts.presences_within; an ongoing interval runs to T), including
 -- intervals that start or end outside R. An empty interval (ended_at <= started_at, or ongoing
 -- and starting at or after T) makes no row. Rows are NOT clipped; not channel-filtered. Order (the CSV view): From,
 -- then agent id, then interval id.
@@ -39,12 +39,9 @@ as $$
         p.started_at,
         p.ended_at,
         export.round_seconds(facts.interval_seconds(p.started_at, p.effective_ended_at))
-    from facts.presences_as_of(as_of) as p
+    from facts.presences_within(range_start, range_end, as_of) as p
     inner join inbox.agents as a
         on a.agent_id = p.agent_id
-    where (p.ended_at > range_start or p.ended_at is null)
-      and p.started_at < range_end
-      and facts.overlaps(p.started_at, p.effective_ended_at, range_start, range_end)
 $$;
 comment on function export.agent_availability_within(timestamptz, timestamptz, timestamptz) is
 'agent-availability, typed: one row per presence interval of a human agent overlapping [range_start, range_end) (an ongoing one runs to as_of), unclipped. Unordered.';

@@ -10,8 +10,8 @@
 --
 -- One definition, three forms (see resolved_conversations.sql): _within (typed), _between
 -- (dates in a zone), the view (CSV cells for the session's parameters). Each figure is one range
--- scan over R of a fact relation aggregated by agent_id: presence (facts.presences_as_of),
--- outbound messages, lock sessions with their class read at T (facts.lock_sessions_as_of),
+-- scan over R of a fact relation aggregated by agent_id: presence (facts.presences_within),
+-- outbound messages, lock sessions with their class read at T (facts.lock_sessions_within),
 -- status changes (facts.status_changes: with reply), tag and topic applications, survey
 -- responses.
 
@@ -52,14 +52,9 @@ as $$
     with presence_times as (
         select
             p.agent_id,
-            coalesce(sum(facts.clipped_seconds(p.started_at, p.effective_ended_at, range_start, range_end))
-                filter (where p.presence_type = 'AVAILABLE'), 0) as available_seconds,
-            coalesce(sum(facts.clipped_seconds(p.started_at, p.effective_ended_at, range_start, range_end))
-                filter (where p.presence_type = 'AWAY'), 0) as away_seconds
-        from facts.presences_as_of(as_of) as p
-        where (p.ended_at > range_start or p.ended_at is null)
-          and p.started_at < range_end
-          and facts.overlaps(p.started_at, p.effective_ended_at, range_start, range_end)
+            coalesce(sum(p.clipped_seconds) filter (where p.presence_type = 'AVAILABLE'), 0) as available_seconds,
+            coalesce(sum(p.clipped_seconds) filter (where p.presence_type = 'AWAY'), 0) as away_seconds
+        from facts.presences_within(range_start, range_end, as_of) as p
         group by p.agent_id
     ),
 
@@ -79,18 +74,12 @@ as $$
     lock_times as (
         select
             ls.agent_id,
-            coalesce(sum(facts.clipped_seconds(ls.started_at, ls.effective_ended_at, range_start, range_end))
-                filter (where ls.lock_class = 'HANDLING'), 0) as handling_seconds,
-            coalesce(sum(facts.clipped_seconds(ls.started_at, ls.effective_ended_at, range_start, range_end))
-                filter (where ls.lock_class = 'NO_REPLY'), 0) as no_reply_seconds,
-            coalesce(sum(facts.clipped_seconds(ls.started_at, ls.effective_ended_at, range_start, range_end))
-                filter (where ls.lock_class = 'CHERRY_PICKING'), 0) as cherry_picking_seconds,
+            sum(ls.handling_clipped_seconds) as handling_seconds,
+            sum(ls.no_reply_clipped_seconds) as no_reply_seconds,
+            sum(ls.cherry_picking_clipped_seconds) as cherry_picking_seconds,
             count(distinct ls.conversation_id) filter (where ls.lock_class = 'HANDLING') as handled_conversations
-        from facts.lock_sessions_as_of(as_of) as ls
-        where (ls.ended_at > range_start or ls.ended_at is null)
-          and ls.started_at < range_end
-          and facts.overlaps(ls.started_at, ls.effective_ended_at, range_start, range_end)
-          and export.channel_matches(ls.channel_id, channel_ids)
+        from facts.lock_sessions_within(range_start, range_end, as_of) as ls
+        where export.channel_matches(ls.channel_id, channel_ids)
         group by ls.agent_id
     ),
 

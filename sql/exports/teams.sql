@@ -10,8 +10,8 @@
 -- (dates in a zone), the view (CSV cells for the session's parameters). Every figure is one
 -- range scan over R of a fact relation, aggregated by team_id: outbound messages and replies
 -- (facts.outbound_messages), resolves (facts.status_changes: with reply, first resolution),
--- first responses (facts.conversations), lock sessions with their class read at T
--- (facts.lock_sessions_as_of), surveys (facts.survey_responses), tag and topic applications.
+-- first responses (facts.conversations), lock sessions overlapping R with their class read at T
+-- (facts.lock_sessions_within), surveys (facts.survey_responses), tag and topic applications.
 
 create type export.teams_row as (
     created_at                     timestamptz,
@@ -99,18 +99,12 @@ as $$
     lock_times as (
         select
             ls.team_id,
-            coalesce(sum(facts.clipped_seconds(ls.started_at, ls.effective_ended_at, range_start, range_end))
-                filter (where ls.lock_class = 'HANDLING'), 0) as handling_seconds,
-            coalesce(sum(facts.clipped_seconds(ls.started_at, ls.effective_ended_at, range_start, range_end))
-                filter (where ls.lock_class = 'NO_REPLY'), 0) as no_reply_seconds,
-            coalesce(sum(facts.clipped_seconds(ls.started_at, ls.effective_ended_at, range_start, range_end))
-                filter (where ls.lock_class = 'CHERRY_PICKING'), 0) as cherry_picking_seconds,
+            sum(ls.handling_clipped_seconds) as handling_seconds,
+            sum(ls.no_reply_clipped_seconds) as no_reply_seconds,
+            sum(ls.cherry_picking_clipped_seconds) as cherry_picking_seconds,
             count(distinct ls.conversation_id) filter (where ls.lock_class = 'HANDLING') as handled_conversations
-        from facts.lock_sessions_as_of(as_of) as ls
-        where (ls.ended_at > range_start or ls.ended_at is null)
-          and ls.started_at < range_end
-          and facts.overlaps(ls.started_at, ls.effective_ended_at, range_start, range_end)
-          and ls.team_id is not null
+        from facts.lock_sessions_within(range_start, range_end, as_of) as ls
+        where ls.team_id is not null
           and export.channel_matches(ls.channel_id, channel_ids)
         group by ls.team_id
     ),

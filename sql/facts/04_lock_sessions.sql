@@ -128,3 +128,42 @@ as $$
 $$;
 comment on function facts.conversation_lock_times(timestamptz) is
 'Per conversation with locks: handling, no-reply and cherry-picking time (sums of whole session lengths, exact seconds) read at T, and whether a lock is still held.';
+
+-- The lock sessions that overlap the range R = [range_start, range_end), read at T (empty
+-- sessions overlap nothing: facts.overlaps), with the part of each inside R in its class's
+-- column (agent and team figures clip every session to R). Candidates come through the ended_at
+-- index: ended after R starts, or still held.
+create function facts.lock_sessions_within(range_start timestamptz, range_end timestamptz, as_of timestamptz)
+returns table (
+    lock_id                        text,
+    conversation_id                text,
+    agent_id                       text,
+    team_id                        text,
+    channel_id                     text,
+    lock_class                     text,
+    handling_clipped_seconds       numeric,
+    no_reply_clipped_seconds       numeric,
+    cherry_picking_clipped_seconds numeric
+)
+language sql stable parallel safe
+as $$
+    select
+        ls.lock_id,
+        ls.conversation_id,
+        ls.agent_id,
+        ls.team_id,
+        ls.channel_id,
+        ls.lock_class,
+        case when ls.lock_class = 'HANDLING'
+             then facts.clipped_seconds(ls.started_at, ls.effective_ended_at, range_start, range_end) else 0 end,
+        case when ls.lock_class = 'NO_REPLY'
+             then facts.clipped_seconds(ls.started_at, ls.effective_ended_at, range_start, range_end) else 0 end,
+        case when ls.lock_class = 'CHERRY_PICKING'
+             then facts.clipped_seconds(ls.started_at, ls.effective_ended_at, range_start, range_end) else 0 end
+    from facts.lock_sessions_as_of(as_of) as ls
+    where (ls.ended_at > range_start or ls.ended_at is null)
+      and ls.started_at < range_end
+      and facts.overlaps(ls.started_at, ls.effective_ended_at, range_start, range_end)
+$$;
+comment on function facts.lock_sessions_within(timestamptz, timestamptz, timestamptz) is
+'The lock sessions overlapping [range_start, range_end) read at T, with their class and the exact seconds inside the range in that class''s column (0 in the others).';
