@@ -58,6 +58,7 @@ extension ReliabilityTests {
             let started = Date()
             var summary: [String] = []
             for (point, group) in Self.killPoints {
+                let pointStarted = Date()
                 let base = try Reliability.shortTemporaryDirectory("iwk")
                 let home = base.appendingPathComponent("h", isDirectory: true)
                 defer {
@@ -97,7 +98,7 @@ extension ReliabilityTests {
                 #expect(third.status == 0 && third.standardError.contains("already running"), "\(point): \(third.standardError)")
                 #expect(ClusterProbe.leftovers(home: home) == [], "\(point), group \(group): left in the home")
                 #expect(ClusterProbe.exposure(home: home.path, allowRunningServer: true).isEmpty)
-                summary.append("\(point)\(group ? " (group)" : "")")
+                summary.append("\(point)\(group ? " (group)" : "") \(String(format: "%.1f", Date().timeIntervalSince(pointStarted))) s")
             }
             Reliability.figure("cluster kill points: \(summary.count) (\(summary.joined(separator: "; "))), every next start configured, no TCP, \(Int(Date().timeIntervalSince(started))) s")
         }
@@ -390,7 +391,7 @@ enum ClusterProbe {
 
     /// The arguments of a process, or nil once it is gone.
     static func commandLine(_ pid: pid_t) -> [String]? {
-        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), !data.isEmpty else { return nil }
+        guard let data = readProcFile("/proc/\(pid)/cmdline"), !data.isEmpty else { return nil }
         return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
     }
 
@@ -412,8 +413,9 @@ enum ClusterProbe {
     }
 
     static func parent(_ pid: pid_t) -> pid_t? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let end = text.lastIndex(of: ")") else { return nil }
+        guard let data = readProcFile("/proc/\(pid)/stat") else { return nil }
+        let text = String(decoding: data, as: UTF8.self)
+        guard let end = text.lastIndex(of: ")") else { return nil }
         let fields = text[text.index(after: end)...].split(separator: " ")
         return fields.count > 1 ? pid_t(fields[1]) : nil
     }
@@ -451,12 +453,40 @@ enum ClusterProbe {
         return inodes
     }
 
+    /// A /proc file read to its end. (Foundation's readers stop after the first page of a proc
+    /// file, which loses most of /proc/net/unix on a busy machine.)
+    static func readProcFile(_ path: String) -> Data? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = read(descriptor, &buffer, buffer.count)
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { return count == 0 ? data : nil }
+            data.append(contentsOf: buffer[0..<count])
+        }
+    }
+
+    /// The lines of a /proc/net table, read three times: the kernel writes these tables a page
+    /// at a time, and a line can be missed when sockets come and go between two pages.
+    static func socketTable(_ path: String) -> [Substring] {
+        var lines: [Substring] = []
+        var seen = Set<Substring>()
+        for _ in 0..<3 {
+            guard let data = readProcFile(path) else { continue }
+            let text = String(decoding: data, as: UTF8.self)
+            for line in text.split(separator: "\n").dropFirst() where seen.insert(line).inserted { lines.append(line) }
+        }
+        return lines
+    }
+
     /// The listening TCP sockets (`address:port`, hexadecimal as in /proc/net/tcp) among `inodes`.
     static func tcpListeners(_ inodes: Set<String>) -> [String] {
         var found: [String] = []
         for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { continue }
-            for line in text.split(separator: "\n").dropFirst() {
+            for line in socketTable(table) {
                 let fields = line.split(separator: " ", omittingEmptySubsequences: true)
                 if fields.count > 9, fields[3] == "0A", inodes.contains(String(fields[9])) { found.append(String(fields[1])) }
             }
@@ -466,9 +496,8 @@ enum ClusterProbe {
 
     /// The paths of the listening unix sockets among `inodes`.
     static func unixListeners(_ inodes: Set<String>) -> [String] {
-        guard let text = try? String(contentsOfFile: "/proc/net/unix", encoding: .utf8) else { return [] }
         var found: [String] = []
-        for line in text.split(separator: "\n").dropFirst() {
+        for line in socketTable("/proc/net/unix") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             // Flags 00010000: accepting connections.
             if fields.count > 7, fields[3] == "00010000", inodes.contains(String(fields[6])) { found.append(String(fields[7])) }
@@ -523,7 +552,9 @@ enum ClusterProbe {
         #expect(servers.count == 1 && servers.first?.dataDirectory == home.path + "/data", "\(context): \(servers)")
         #expect(exposure(home: home.path, allowRunningServer: true).isEmpty, "\(context): \(exposure(home: home.path, allowRunningServer: true))")
         if let server = servers.first {
-            #expect(unixListeners(socketInodes(server.pid)) == [home.path + "/.s.PGSQL.5432"], "\(context)")
+            let inodes = socketInodes(server.pid)
+            #expect(unixListeners(inodes) == [home.path + "/.s.PGSQL.5432"],
+                    "\(context): server \(server.pid) \(commandLine(server.pid) ?? []), sockets \(inodes), \(socketTable("/proc/net/unix").filter { $0.contains(home.path) })")
         }
     }
 
