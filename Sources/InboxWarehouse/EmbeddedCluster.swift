@@ -350,7 +350,7 @@ public struct EmbeddedCluster: Sendable {
             failpoint("configured")
             try writeReadyMarker(in: building, account)
             failpoint("marked")
-            guard Glibc.rename(building.path, dataDirectory.path) == 0 else {
+            guard rename(building.path, dataDirectory.path) == 0 else {
                 throw Self.systemError("cannot move the new cluster to \(dataDirectory.path)")
             }
         } catch {
@@ -434,7 +434,7 @@ public struct EmbeddedCluster: Sendable {
         var target = path
         if URL(fileURLWithPath: path).lastPathComponent.hasPrefix(Self.buildingPrefix) {
             let renamed = home.appendingPathComponent(Self.discardedPrefix + UUID().uuidString.prefix(8).lowercased()).path
-            if Glibc.rename(path, renamed) == 0 { target = renamed }
+            if rename(path, renamed) == 0 { target = renamed }
         }
         // An orphaned initdb's backend may still add files for a moment.
         for _ in 0..<20 {
