@@ -56,15 +56,49 @@ extension ReliabilityTests {
         @Test("a kill at any point of the first `db start`: the next start is complete and configured, never open on TCP")
         func killDuringFirstStart() throws {
             let started = Date()
-            var summary: [String] = []
-            for (point, group) in Self.killPoints {
-                let pointStarted = Date()
-                let base = try Reliability.shortTemporaryDirectory("iwk")
-                let home = base.appendingPathComponent("h", isDirectory: true)
-                defer {
-                    ClusterProbe.shutDown(home: home.path)
-                    try? FileManager.default.removeItem(at: base)
+            // Two kill points at a time, each in its own home: most of the time goes to initdb.
+            let points = Self.killPoints
+            final class Work: @unchecked Sendable {
+                let lock = NSLock()
+                var next = 0
+                var results: [(problems: [String], line: String)?]
+                init(count: Int) { results = Array(repeating: nil, count: count) }
+                func take() -> Int { lock.lock(); defer { lock.unlock() }; next += 1; return next - 1 }
+                func put(_ index: Int, _ result: (problems: [String], line: String)) { lock.lock(); results[index] = result; lock.unlock() }
+            }
+            let work = Work(count: points.count)
+            DispatchQueue.concurrentPerform(iterations: 2) { _ in
+                while true {
+                    let index = work.take()
+                    guard index < points.count else { return }
+                    work.put(index, Self.tryKillPoint(points[index].point, group: points[index].group))
                 }
+            }
+            let results = work.results
+            for (index, result) in results.enumerated() {
+                let (point, group) = points[index]
+                #expect(result?.problems == [], "\(point), group \(group):\n\(result?.problems.joined(separator: "\n") ?? "not run")")
+            }
+            let lines = results.compactMap { $0?.line }
+            Reliability.figure("cluster kill points: \(lines.count) (\(lines.joined(separator: "; "))), every next start configured, no TCP, \(Int(Date().timeIntervalSince(started))) s")
+        }
+
+        /// Kills a first `db start` at `point`, starts again, and returns what did not hold (empty
+        /// when all did) and a line for the figures.
+        static func tryKillPoint(_ point: KillPoint, group: Bool) -> (problems: [String], line: String) {
+            let started = Date()
+            var problems: [String] = []
+            func check(_ condition: Bool, _ message: @autoclosure () -> String) {
+                if !condition { problems.append(message()) }
+            }
+            let base: URL
+            do { base = try Reliability.shortTemporaryDirectory("iwk") } catch { return (["\(error)"], "") }
+            let home = base.appendingPathComponent("h", isDirectory: true)
+            defer {
+                ClusterProbe.shutDown(home: home.path)
+                try? FileManager.default.removeItem(at: base)
+            }
+            do {
                 let environment = ["INBOX_WAREHOUSE_HOME": home.path]
                 var pointEnvironment = environment
                 if case .failpoint(let name) = point { pointEnvironment["INBOX_WAREHOUSE_FAILPOINT"] = name }
@@ -72,35 +106,38 @@ extension ReliabilityTests {
                 switch point {
                 case .duringInitdb:
                     let seen = ClusterProbe.waitUntil(seconds: 60, every: 0.005) { !ClusterProbe.processes(named: "initdb", mentioning: home.path).isEmpty }
-                    try #require(seen, "\(point): initdb never ran; stderr: \(first.standardError)")
+                    guard seen else { first.kill(group: group); first.wait(); return (["initdb never ran; stderr: \(first.standardError)"], "") }
                 case .failpoint(let name):
                     let reached = ClusterProbe.waitUntil(seconds: 90) { first.standardError.contains("failpoint \(name) reached") }
-                    try #require(reached, "\(point): failpoint never reached; stderr: \(first.standardError)")
+                    guard reached else { first.kill(group: group); first.wait(); return (["failpoint never reached; stderr: \(first.standardError)"], "") }
                 }
                 first.kill(group: group)
                 first.wait()
                 // Whatever the killed run left must not serve anything.
-                #expect(ClusterProbe.exposure(home: home.path, allowRunningServer: true).isEmpty,
-                        "\(point): \(ClusterProbe.exposure(home: home.path, allowRunningServer: true))")
+                let exposed = ClusterProbe.exposure(home: home.path, allowRunningServer: true)
+                check(exposed.isEmpty, "after the kill: \(exposed)")
                 if case .duringInitdb(orphanFinished: true) = point {
                     let finished = ClusterProbe.waitUntil(seconds: 60) { ClusterProbe.processes(named: "initdb", mentioning: home.path).isEmpty }
-                    #expect(finished, "\(point): the orphaned initdb did not finish")
+                    check(finished, "the orphaned initdb did not finish")
                 }
 
                 let again = try ClusterProbe.run(["db", "start"], environment: environment, timeout: 180)
-                #expect(again.status == 0, "\(point), group \(group): the next db start: \(again.standardError)")
+                check(again.status == 0, "the next db start: \(again.standardError)")
                 if again.status == 0 {
-                    try ClusterProbe.expectConfigured(home: home, context: "\(point), group \(group)")
+                    problems += try ClusterProbe.configurationProblems(home: home)
                 }
                 // Orphans gone, one more start (the cluster runs already) clears what they left.
                 _ = ClusterProbe.waitUntil(seconds: 60) { ClusterProbe.processes(named: "initdb", mentioning: home.path).isEmpty }
                 let third = try ClusterProbe.run(["db", "start"], environment: environment, timeout: 120)
-                #expect(third.status == 0 && third.standardError.contains("already running"), "\(point): \(third.standardError)")
-                #expect(ClusterProbe.leftovers(home: home) == [], "\(point), group \(group): left in the home")
-                #expect(ClusterProbe.exposure(home: home.path, allowRunningServer: true).isEmpty)
-                summary.append("\(point)\(group ? " (group)" : "") \(String(format: "%.1f", Date().timeIntervalSince(pointStarted))) s")
+                check(third.status == 0 && third.standardError.contains("already running"), "the third db start: \(third.standardError)")
+                let left = ClusterProbe.leftovers(home: home)
+                check(left.isEmpty, "left in the home: \(left)")
+                let exposedAtEnd = ClusterProbe.exposure(home: home.path, allowRunningServer: true)
+                check(exposedAtEnd.isEmpty, "at the end: \(exposedAtEnd)")
+            } catch {
+                problems.append("\(error)")
             }
-            Reliability.figure("cluster kill points: \(summary.count) (\(summary.joined(separator: "; "))), every next start configured, no TCP, \(Int(Date().timeIntervalSince(started))) s")
+            return (problems, "\(point)\(group ? " (group)" : "") \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         }
 
         @Test("a data directory the tool did not finish is never started, even when a server runs on it")
@@ -525,9 +562,14 @@ enum ClusterProbe {
         return findings
     }
 
-    /// The cluster in `home` runs with the tool's settings, taken from the command line, with its
-    /// completion marker, on a private socket only.
-    static func expectConfigured(home: URL, context: String) throws {
+    /// What is wrong with the cluster running in `home` (empty when nothing): it must run with
+    /// the tool's settings, taken from the command line, with its completion marker, on a private
+    /// socket only.
+    static func configurationProblems(home: URL) throws -> [String] {
+        var problems: [String] = []
+        func check(_ condition: Bool, _ message: @autoclosure () -> String) {
+            if !condition { problems.append(message()) }
+        }
         let cluster = EmbeddedCluster(home: home)
         let connection = try Connection(conninfo: cluster.url(database: "postgres"))
         defer { connection.close() }
@@ -535,27 +577,29 @@ enum ClusterProbe {
             select name, setting, source from pg_settings
             where name in ('listen_addresses', 'unix_socket_directories', 'unix_socket_permissions', 'port')
             order by name
-            """)
-        #expect(settings.rows == [
+            """).rows
+        let expected: [[String?]] = [
             ["listen_addresses", "", "command line"],
             ["port", "5432", "command line"],
             ["unix_socket_directories", home.path, "command line"],
             ["unix_socket_permissions", "0700", "command line"],
-        ], "\(context)")
-        #expect(try connection.execute("select count(*) from pg_hba_file_rules where type <> 'local' and auth_method <> 'reject'").scalar == "0",
-                "\(context): no host rule lets anyone in")
-        #expect(try connection.execute("select setting from pg_settings where name = 'shared_buffers'").scalar == "32768",
-                "\(context): the tool's settings are in postgresql.conf too")
-        #expect(FileManager.default.fileExists(atPath: home.appendingPathComponent("data/inbox-warehouse.ready").path), "\(context)")
-        #expect(try connection.execute("select 1 from pg_database where datname = 'inbox_warehouse'").rowCount == 1, "\(context)")
+        ]
+        check(settings == expected, "settings: \(settings)")
+        let openRules = try connection.execute("select count(*) from pg_hba_file_rules where type <> 'local' and auth_method <> 'reject'").scalar
+        check(openRules == "0", "\(openRules ?? "?") pg_hba rules other than local let someone in")
+        let sharedBuffers = try connection.execute("select setting from pg_settings where name = 'shared_buffers'").scalar
+        check(sharedBuffers == "32768", "shared_buffers \(sharedBuffers ?? "?"): the tool's block is not in postgresql.conf")
+        check(FileManager.default.fileExists(atPath: home.appendingPathComponent("data/inbox-warehouse.ready").path), "no inbox-warehouse.ready")
+        check(try connection.execute("select 1 from pg_database where datname = 'inbox_warehouse'").rowCount == 1, "no inbox_warehouse database")
         let servers = servers(home: home.path)
-        #expect(servers.count == 1 && servers.first?.dataDirectory == home.path + "/data", "\(context): \(servers)")
-        #expect(exposure(home: home.path, allowRunningServer: true).isEmpty, "\(context): \(exposure(home: home.path, allowRunningServer: true))")
+        check(servers.count == 1 && servers.first?.dataDirectory == home.path + "/data", "servers: \(servers)")
+        let exposed = exposure(home: home.path, allowRunningServer: true)
+        check(exposed.isEmpty, "\(exposed)")
         if let server = servers.first {
-            let inodes = socketInodes(server.pid)
-            #expect(unixListeners(inodes) == [home.path + "/.s.PGSQL.5432"],
-                    "\(context): server \(server.pid) \(commandLine(server.pid) ?? []), sockets \(inodes), \(socketTable("/proc/net/unix").filter { $0.contains(home.path) })")
+            let listeners = unixListeners(socketInodes(server.pid))
+            check(listeners == [home.path + "/.s.PGSQL.5432"], "the server's unix sockets: \(listeners)")
         }
+        return problems
     }
 
     /// What is in the home besides the finished cluster's files.
