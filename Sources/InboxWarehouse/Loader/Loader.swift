@@ -2,6 +2,9 @@ import Crypto
 import Foundation
 import Logging
 import PostgresLibPQ
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public struct LoadOptions: Sendable {
     /// Load nothing from a file that has any reject.
@@ -53,15 +56,41 @@ public struct LoadProgress: Sendable {
     public let rejected: Int64
 }
 
+/// A request to stop a running load, safe to make from any thread (a signal handler's queue).
+public final class LoadCancellation: @unchecked Sendable {
+    // `requested` is guarded by `lock`.
+    private let lock = NSLock()
+    private var requested = false
+
+    public init() {}
+
+    public func cancel() { lock.withLock { requested = true } }
+
+    public var isCancelled: Bool { lock.withLock { requested } }
+}
+
 /// Reads NDJSON event logs, validates every record, and upserts them into the `inbox` tables
 /// in batches (COPY into temporary staging tables, then one set-based INSERT ... ON CONFLICT per
 /// kind), keeping every reject with its source, line and reason.
 public final class Loader {
+    /// The first bytes of a rejected line that its reject keeps (`raw`, `raw_bytes`, `--rejects`).
+    /// A longer line's reason ends with its length and SHA-256, which identify it in the input.
+    public static let maximumRejectRawBytes = 64 * 1024
+    /// A reason quoting a field is cut to this many bytes (a value may be a whole line long).
+    static let maximumReasonBytes = 1024
+    /// What a cancelled load says (exit 1 in the command line tool).
+    public static let cancelledMessage =
+        "cancelled: the batch in progress was rolled back; batches committed before stay, and running the load again is safe"
+
     private let connection: Connection
     private let options: LoadOptions
     private let logger: Logger
     private var stagingReady = false
     public var progressHandler: ((LoadProgress) -> Void)?
+    /// Cancels the load from another thread: it stops before its next read (within a quarter of
+    /// a second, also inside a long line or on a quiet standard input) and throws
+    /// `WarehouseError.io(Loader.cancelledMessage)`; the batch in progress is not committed.
+    public let cancellation = LoadCancellation()
 
     public init(connection: Connection, options: LoadOptions = LoadOptions(),
                 logger: Logger = Logger(label: "inbox-warehouse.loader")) {
@@ -75,15 +104,19 @@ public final class Loader {
     public func load(_ sources: [LoadSource]) throws -> LoadSummary {
         let started = Date()
         var summary = LoadSummary()
-        let rejectsOutput = try options.rejectsPath.map { try RejectsFile(path: $0) }
-        defer { try? rejectsOutput?.close() }
-        try prepareStaging()
-        for source in sources {
-            try loadOne(source, summary: &summary, rejectsOutput: rejectsOutput)
+        do {
+            let rejectsOutput = try options.rejectsPath.map { try RejectsFile(path: $0) }
+            defer { try? rejectsOutput?.close() }
+            try prepareStaging()
+            for source in sources {
+                try loadOne(source, summary: &summary, rejectsOutput: rejectsOutput)
+            }
+            try analyzeChangedTables(summary.loadedByKind)
+            summary.seconds = Date().timeIntervalSince(started)
+            return summary
+        } catch where cancellation.isCancelled {
+            throw WarehouseError.io(Self.cancelledMessage)
         }
-        try analyzeChangedTables(summary.loadedByKind)
-        summary.seconds = Date().timeIntervalSince(started)
-        return summary
     }
 
     /// Refreshes the planner statistics of every table this run changed substantially (at least a
@@ -144,9 +177,15 @@ public final class Loader {
             summary.files.append(file)
         } catch {
             if connection.isInTransaction { _ = try? connection.execute("rollback") }
-            _ = try? connection.execute(
-                "update warehouse.loads set status = 'failed', finished_at = clock_timestamp(), error = $2 where load_id = $1",
-                [String(loadID), String(describing: error)])
+            let message = cancellation.isCancelled ? Self.cancelledMessage : String(describing: error)
+            // Twice: a cancel request sent to the server for the statement of a batch may land on
+            // this update instead.
+            for _ in 0..<2 {
+                let marked = try? connection.execute(
+                    "update warehouse.loads set status = 'failed', finished_at = clock_timestamp(), error = $2 where load_id = $1",
+                    [String(loadID), message])
+                if marked != nil { break }
+            }
             throw error
         }
     }
@@ -227,10 +266,11 @@ public final class Loader {
 
     private func scan(_ source: LoadSource, name: String, loadID: Int64, state: inout BatchState, writeData: Bool,
                       file: inout LoadSummary.FileResult, rejectsOutput: RejectsFile?) throws {
+        let cancellation = self.cancellation
         var hash: String?
         var compressedBytes: Int64?
         if case .file(let path) = source, source.isCompressed {
-            let digest = try sha256OfFile(path)
+            let digest = try sha256OfFile(path, isCancelled: { cancellation.isCancelled })
             hash = digest.hash
             compressedBytes = digest.bytes
         }
@@ -238,7 +278,7 @@ public final class Loader {
         var hasher = SHA256()
         var bytesRead: Int64 = 0
         var lastProgress = Date()
-        let reader = LineReader(descriptor: opened.descriptor)
+        let reader = LineReader(descriptor: opened.descriptor, isCancelled: { cancellation.isCancelled })
         var scratch: [UInt8] = []
         scratch.reserveCapacity(4096)
         var rejectedSoFar: Int64 = 0
@@ -253,7 +293,7 @@ public final class Loader {
             if isBlank(line.bytes) { return }
             state.linesInBatch += 1
             if line.isTruncated {
-                let reason = "line longer than \(LineReader.defaultMaximumLineBytes) bytes (kept truncated)"
+                let reason = "line longer than \(LineReader.defaultMaximumLineBytes) bytes"
                 try reject(line, kind: nil, reason: reason, source: name, loadID: loadID, state: &state, rejectsOutput: rejectsOutput)
             } else {
                 scratch.removeAll(keepingCapacity: true)
@@ -276,9 +316,11 @@ public final class Loader {
                 }
             }
         }
+        // Before gzip's status: a Ctrl-C also reaches gzip, which then fails.
+        if cancellation.isCancelled { throw LoadCancelled() }
         try opened.finish(name: name)
         file.lines = lines
-        file.sha256 = hash ?? hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        file.sha256 = hash ?? hexadecimal(hasher.finalize())
         file.bytes = compressedBytes ?? bytesRead
         if let writer {
             try writer.submit(state.takeBatch())
@@ -296,38 +338,51 @@ public final class Loader {
         }
     }
 
+    /// Records one reject: a COPY row for `warehouse.load_rejects` and a `--rejects` line.
+    /// Linear in the line and bounded: only the line's first `maximumRejectRawBytes` are kept,
+    /// the reason is cut to `maximumReasonBytes`, and a longer line's reason ends with the whole
+    /// line's length and SHA-256.
     private func reject(_ line: LineReader.Line, kind: String?, reason: String, source: String, loadID: Int64,
                         state: inout BatchState, rejectsOutput: RejectsFile?) throws {
         state.rejectCount += 1
         state.rejectedByKind[kind ?? "unknown", default: 0] += 1
-        let exact = isValidUTF8(line.bytes) && !line.bytes.contains(0)
-        let text = exact ? String(decoding: line.bytes, as: UTF8.self)
-                         : replacingNUL(String(decoding: line.bytes, as: UTF8.self), with: "\u{FFFD}")
+        let kept = keptPrefix(line.bytes, limit: Self.maximumRejectRawBytes)
+        // A reason may quote the record (an unknown type, a field name); PostgreSQL text cannot
+        // hold a NUL, so a decoded \u0000 in it is written back as the escape.
+        var reasonText = storableReason(reason, limit: Self.maximumReasonBytes)
+        if line.length > kept.count {
+            let digest = line.truncatedSHA256 ?? hexadecimal(SHA256.hash(data: UnsafeRawBufferPointer(line.bytes)))
+            reasonText.append(contentsOf: " (line of \(line.length) bytes, sha256 \(digest); the reject keeps its first \(kept.count) bytes)".utf8)
+        }
+        // `raw` is text: exact when the kept bytes are UTF-8 without NUL, else with U+FFFD for
+        // invalid sequences and NULs, and then `raw_bytes` holds the exact bytes.
+        let exact = isValidUTF8(kept) && (kept.isEmpty || memchr(kept.baseAddress!, 0, kept.count) == nil)
+        let text = exact ? Array(kept) : storableText(kept)
         // The row is built apart and appended in place: copying the batch's growing reject
         // buffer for every reject made batches full of rejects quadratic.
         var row: [UInt8] = []
+        row.reserveCapacity(128 + reasonText.count + text.count + (exact ? 0 : 2 * kept.count))
         appendDecimal(loadID, to: &row); row.append(0x09)
         appendCopyText(source, to: &row); row.append(0x09)
         appendDecimal(line.number, to: &row); row.append(0x09)
-        if let kind { appendCopyText(kind, to: &row) } else { row.append(contentsOf: Array("\\N".utf8)) }
+        if let kind { appendCopyText(kind, to: &row) } else { row.append(0x5C); row.append(UInt8(ascii: "N")) }
         row.append(0x09)
-        // A reason may quote the record (an unknown type, a field name); PostgreSQL text cannot
-        // hold a NUL, so a decoded \u0000 in it is written back as the escape.
-        let reason = replacingNUL(reason, with: "\\u0000")
-        appendCopyText(reason, to: &row); row.append(0x09)
-        appendCopyText(text, to: &row); row.append(0x09)
+        reasonText.withUnsafeBufferPointer { appendCopyBytes($0, to: &row) }
+        row.append(0x09)
+        text.withUnsafeBufferPointer { appendCopyBytes($0, to: &row) }
+        row.append(0x09)
         if exact {
-            row.append(contentsOf: Array("\\N".utf8))
+            row.append(0x5C); row.append(UInt8(ascii: "N"))
         } else {
-            row.append(contentsOf: Array("\\\\x".utf8))
-            for byte in line.bytes {
+            row.append(0x5C); row.append(0x5C); row.append(UInt8(ascii: "x"))
+            for byte in kept {
                 row.append(hexDigits[Int(byte >> 4)])
                 row.append(hexDigits[Int(byte & 0x0F)])
             }
         }
         row.append(0x0A)
         state.rejects.append(contentsOf: row)
-        try rejectsOutput?.write(source: source, line: line.number, reason: reason, raw: text)
+        try rejectsOutput?.write(source: source, line: line.number, reason: reasonText, raw: text)
     }
 
     private func flushRejectsOnly(_ state: inout BatchState, file: inout LoadSummary.FileResult) throws {
@@ -437,17 +492,6 @@ public final class Loader {
 
 private let hexDigits = Array("0123456789abcdef".utf8)
 
-/// Replaces every NUL scalar. (String.replacingOccurrences compares characters, and a NUL
-/// followed by a combining mark is one character that it would not match.)
-private func replacingNUL(_ text: String, with replacement: String) -> String {
-    guard text.utf8.contains(0) else { return text }
-    var result = String.UnicodeScalarView()
-    for scalar in text.unicodeScalars {
-        if scalar.value == 0 { result.append(contentsOf: replacement.unicodeScalars) } else { result.append(scalar) }
-    }
-    return String(result)
-}
-
 /// Hands a value to another thread when the code guarantees only one thread uses it at a time.
 struct UncheckedSendable<Value>: @unchecked Sendable {
     let value: Value
@@ -457,64 +501,4 @@ struct UncheckedSendable<Value>: @unchecked Sendable {
 private func isBlank(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
     for byte in bytes where byte != 0x20 && byte != 0x09 && byte != 0x0D { return false }
     return true
-}
-
-/// The `--rejects` NDJSON output.
-final class RejectsFile {
-    private let handle: FileHandle
-    private var buffer: [UInt8] = []
-
-    init(path: String) throws {
-        guard FileManager.default.createFile(atPath: path, contents: nil) else {
-            throw WarehouseError.io("cannot create the rejects file \(path)")
-        }
-        guard let handle = FileHandle(forWritingAtPath: path) else {
-            throw WarehouseError.io("cannot open the rejects file \(path)")
-        }
-        self.handle = handle
-    }
-
-    func write(source: String, line: Int64, reason: String, raw: String) throws {
-        buffer.append(contentsOf: Array("{\"source\":".utf8))
-        appendJSONString(source, to: &buffer)
-        buffer.append(contentsOf: Array(",\"line\":".utf8))
-        appendDecimal(line, to: &buffer)
-        buffer.append(contentsOf: Array(",\"reason\":".utf8))
-        appendJSONString(reason, to: &buffer)
-        buffer.append(contentsOf: Array(",\"raw\":".utf8))
-        appendJSONString(raw, to: &buffer)
-        buffer.append(contentsOf: Array("}\n".utf8))
-        if buffer.count > 1 << 20 { try flush() }
-    }
-
-    func flush() throws {
-        guard !buffer.isEmpty else { return }
-        try handle.write(contentsOf: Data(buffer))
-        buffer.removeAll(keepingCapacity: true)
-    }
-
-    func close() throws {
-        try flush()
-        try handle.close()
-    }
-}
-
-/// Appends `text` as a JSON string literal.
-func appendJSONString(_ text: String, to output: inout [UInt8]) {
-    output.append(UInt8(ascii: "\""))
-    for byte in text.utf8 {
-        switch byte {
-        case UInt8(ascii: "\""): output.append(contentsOf: Array("\\\"".utf8))
-        case UInt8(ascii: "\\"): output.append(contentsOf: Array("\\\\".utf8))
-        case 0x0A: output.append(contentsOf: Array("\\n".utf8))
-        case 0x0D: output.append(contentsOf: Array("\\r".utf8))
-        case 0x09: output.append(contentsOf: Array("\\t".utf8))
-        case 0..<0x20:
-            output.append(contentsOf: Array("\\u00".utf8))
-            output.append(hexDigits[Int(byte >> 4)])
-            output.append(hexDigits[Int(byte & 0x0F)])
-        default: output.append(byte)
-        }
-    }
-    output.append(UInt8(ascii: "\""))
 }
