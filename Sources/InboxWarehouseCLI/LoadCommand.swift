@@ -20,13 +20,22 @@ extension InboxWarehouseCommand {
                 A rejected line longer than 64 KiB keeps its first 64 KiB in the reject; its reason \
                 ends with the whole line's length and sha256.
 
+                --rejects FILE: a regular file is created or truncated and written in place (a \
+                symbolic link to it is followed). A FIFO, a character device such as /dev/null, \
+                and /dev/stdout, /dev/stderr or /dev/fd/N are written in place: never replaced, \
+                and a standard stream is written through the descriptor the command already has. \
+                A directory, a block device or a dangling symbolic link is refused. If the file \
+                cannot be written completely (a full disk, a closed FIFO), the load still \
+                completes and the command exits 1: every reject is in warehouse.load_rejects.
+
                 SIGINT (Ctrl-C) or SIGTERM stops a load within a fraction of a second, also in the \
                 middle of a long line or while standard input is quiet: the batch in progress is \
                 rolled back, committed batches stay, and the command exits 1. Running the load \
                 again is safe.
 
                 Exit status: 0 every record loaded; 2 some records were rejected (the rest loaded; \
-                with --strict, files with rejects loaded nothing); 1 failure or cancel.
+                with --strict, files with rejects loaded nothing); 1 failure, cancel, or a \
+                --rejects file that could not be written.
                 """)
 
         @OptionGroup var connection: ConnectionOptions
@@ -34,7 +43,7 @@ extension InboxWarehouseCommand {
         @Flag(help: "Load nothing from a file that has any invalid record.")
         var strict = false
 
-        @Option(help: ArgumentHelp("Also write every reject as an NDJSON line {\"source\",\"line\",\"reason\",\"raw\"}.", valueName: "file"))
+        @Option(help: ArgumentHelp("Also write every reject as an NDJSON line {\"source\",\"line\",\"reason\",\"raw\"} (a file, FIFO, /dev/null or /dev/stderr: see below).", valueName: "file"))
         var rejects: String?
 
         @Option(name: .customLong("batch-lines"), help: "Lines per transaction.")
@@ -55,7 +64,10 @@ extension InboxWarehouseCommand {
         }
 
         func run() throws {
-            let summary = try reportingErrors {
+            // A --rejects FIFO or stream whose reader went away fails the write (EPIPE), which is
+            // reported, instead of killing the command silently.
+            signal(SIGPIPE, SIG_IGN)
+            let (summary, rejectsFailure) = try reportingErrors { () throws -> (LoadSummary, RejectsFileError?) in
                 let (database, _) = try connection.connectMigrated()
                 let loader = Loader(connection: database,
                                     options: LoadOptions(isStrict: strict, rejectsPath: rejects, batchLines: batchLines))
@@ -70,11 +82,20 @@ extension InboxWarehouseCommand {
                     }
                 }
                 defer { if standardErrorIsTerminal && !quiet { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
-                return try stoppingOnInterrupt(loader) {
-                    try cancellingOnInterrupt(database) { try loader.load(files.map(LoadSource.init(argument:))) }
+                do {
+                    let summary = try stoppingOnInterrupt(loader) {
+                        try cancellingOnInterrupt(database) { try loader.load(files.map(LoadSource.init(argument:))) }
+                    }
+                    return (summary, nil)
+                } catch let error as RejectsFileError {
+                    return (error.summary, error)
                 }
             }
-            if json { printJSON(summary) } else if !quiet { printSummary(summary) }
+            if json { printJSON(summary) } else if !quiet { printSummary(summary, rejectsWritten: rejectsFailure == nil) }
+            if let rejectsFailure {
+                printError(rejectsFailure.description)
+                throw ExitCode(1)
+            }
             if summary.rejected > 0 { throw ExitCode(2) }
         }
 
@@ -115,7 +136,7 @@ extension InboxWarehouseCommand {
             if let data = try? encoder.encode(value) { print(String(decoding: data, as: UTF8.self)) }
         }
 
-        private func printSummary(_ summary: LoadSummary) {
+        private func printSummary(_ summary: LoadSummary, rejectsWritten: Bool) {
             for file in summary.files {
                 var line = "\(file.source): \(file.lines) lines, \(file.loaded) loaded, \(file.rejected) rejected"
                 if file.skippedByStrict { line += " (--strict: nothing loaded from this file)" }
@@ -131,7 +152,7 @@ extension InboxWarehouseCommand {
             printStatus(String(format: "%lld records loaded, %lld rejected in %.2f s (%.0f lines/s)",
                                summary.loaded, summary.rejected, summary.seconds, rate))
             if summary.rejected > 0 {
-                printStatus("rejects are kept in warehouse.load_rejects" + (rejects.map { " and \($0)" } ?? ""))
+                printStatus("rejects are kept in warehouse.load_rejects" + (rejectsWritten ? rejects.map { " and \($0)" } ?? "" : ""))
             }
         }
     }

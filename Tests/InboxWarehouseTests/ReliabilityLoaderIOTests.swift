@@ -6,8 +6,9 @@ import Testing
 import Glibc
 #endif
 
-/// The loader's per-line work and its signals (issue 10, break 2). See docs/reliability.md,
-/// "Huge lines" and "Cancelling a load".
+/// The loader's per-line work, its signals and its `--rejects` output (issue 10, breaks 2 to 4).
+/// See docs/reliability.md, "Huge lines", "Cancelling a load", "`--rejects` on special files"
+/// and "`--rejects` write errors".
 extension ReliabilityTests {
     @Suite("Reliability: loader lines, signals and outputs")
     struct LoaderIO {
@@ -147,7 +148,173 @@ extension ReliabilityTests {
             #expect(try connection.execute("select count(*) from inbox.tags").scalar == "0")
             Reliability.figure("cancel inside a long line: exit 1 \(String(format: "%.2f", seconds)) s after SIGTERM, 16 MiB into a line still arriving on standard input")
         }
+
+        /// A log with 3 rejects among 4 valid lines.
+        static func smallLogWithRejects() throws -> String {
+            try TestSupport.writeLog([
+                #"{"type":"tag","id":"t-1","name":"one"}"#,
+                #"{"type":"tag","id":""}"#,
+                #"{"type":"tag","id":"t-2","name":"two"}"#,
+                #"not json"#,
+                #"{"type":"tag","id":"t-3","name":"three"}"#,
+                #"{"type":"ticket"}"#,
+                #"{"type":"tag","id":"t-4","name":"four"}"#,
+            ])
+        }
+
+        static func fileType(_ path: String, follow: Bool = false) -> (type: mode_t, rdev: UInt)? {
+            var info = stat()
+            guard (follow ? stat(path, &info) : lstat(path, &info)) == 0 else { return nil }
+            return (info.st_mode & S_IFMT, UInt(info.st_rdev))
+        }
+
+        static func rejectLines(_ text: String) -> [String] {
+            text.split(separator: "\n").map(String.init).filter { $0.hasPrefix("{\"source\":") }
+        }
+
+        @Test("--rejects writes FIFOs, character devices, symlinks and the standard streams in place; it never replaces them")
+        func rejectsToSpecialFiles() throws {
+            try #require(geteuid() == 0, "this test creates device nodes (mknod) and needs root")
+            let url = try TestServer.shared.makeDatabase()
+            let log = try Self.smallLogWithRejects()
+            let directory = try Reliability.shortTemporaryDirectory("iwr-rej")
+            defer { try? FileManager.default.removeItem(at: directory) }
+            func load(_ rejects: String) throws -> (status: Int32?, standardOutput: String, standardError: String, seconds: TimeInterval) {
+                try runCLI(["load", "--rejects", rejects, log], environment: ["DATABASE_URL": url], timeout: 30)
+            }
+
+            // A FIFO, read by another process.
+            let fifo = directory.appendingPathComponent("fifo").path
+            try #require(mkfifo(fifo, 0o600) == 0)
+            let received = directory.appendingPathComponent("received").path
+            let reader = Process()
+            reader.executableURL = URL(fileURLWithPath: "/bin/sh")
+            reader.arguments = ["-c", "exec cat \"$0\" > \"$1\"", fifo, received]
+            try reader.run()
+            let fifoRun = try load(fifo)
+            var waited = 0
+            while reader.isRunning && waited < 100 { usleep(50_000); waited += 1 }
+            let readerFinished = !reader.isRunning
+            if !readerFinished { kill(reader.processIdentifier, SIGKILL) }
+            reader.waitUntilExit()
+            #expect(fifoRun.status == 2, "\(fifoRun.standardError)")
+            #expect(readerFinished, "the FIFO's reader never saw the end of the rejects")
+            #expect(Self.fileType(fifo)?.type == S_IFIFO, "the FIFO was replaced")
+            #expect(Self.rejectLines((try? String(contentsOfFile: received, encoding: .utf8)) ?? "").count == 3)
+
+            // A character device node of our own: the same device as /dev/null (1, 3).
+            let null = directory.appendingPathComponent("null").path
+            try #require(mknod(null, S_IFCHR | 0o666, deviceNumber(1, 3)) == 0, "mknod: \(String(cString: strerror(errno)))")
+            let nullRun = try load(null)
+            #expect(nullRun.status == 2, "\(nullRun.standardError)")
+            #expect(Self.fileType(null)?.type == S_IFCHR && Self.fileType(null)?.rdev == UInt(deviceNumber(1, 3)), "the device node was replaced")
+
+            // A symlink to a regular file: followed (the file is truncated), the link stays.
+            let target = directory.appendingPathComponent("target.ndjson").path
+            try Data(String(repeating: "previous content\n", count: 1000).utf8).write(to: URL(fileURLWithPath: target))
+            let link = directory.appendingPathComponent("link.ndjson").path
+            try #require(symlink(target, link) == 0)
+            let linkRun = try load(link)
+            #expect(linkRun.status == 2, "\(linkRun.standardError)")
+            #expect(Self.fileType(link)?.type == S_IFLNK, "the symlink was replaced")
+            let targetText = (try? String(contentsOfFile: target, encoding: .utf8)) ?? ""
+            #expect(Self.rejectLines(targetText).count == 3 && !targetText.contains("previous content"), "\(targetText.prefix(200))")
+
+            // A dangling symlink is refused: its target is not created through it.
+            let dangling = directory.appendingPathComponent("dangling.ndjson").path
+            let missing = directory.appendingPathComponent("missing.ndjson").path
+            try #require(symlink(missing, dangling) == 0)
+            let danglingRun = try load(dangling)
+            #expect(danglingRun.status == 1, "\(danglingRun.standardError)")
+            #expect(Self.fileType(dangling)?.type == S_IFLNK && Self.fileType(missing) == nil)
+
+            // A link of our own to the process's standard error, as /dev/stderr is.
+            let errorLink = directory.appendingPathComponent("stderr").path
+            try #require(symlink("/proc/self/fd/2", errorLink) == 0)
+            let errorRun = try load(errorLink)
+            #expect(errorRun.status == 2, "\(errorRun.standardError)")
+            #expect(Self.fileType(errorLink)?.type == S_IFLNK, "the link to standard error was replaced")
+            #expect(Self.rejectLines(errorRun.standardError).count == 3, "\(errorRun.standardError)")
+            #expect(errorRun.standardError.contains("rejects are kept in warehouse.load_rejects"), "the summary on the same stream is kept")
+
+            // A block device is refused, untouched.
+            let block = directory.appendingPathComponent("block").path
+            try #require(mknod(block, S_IFBLK | 0o600, deviceNumber(7, 250)) == 0, "mknod: \(String(cString: strerror(errno)))")
+            let blockRun = try load(block)
+            #expect(blockRun.status == 1, "\(blockRun.standardError)")
+            #expect(blockRun.standardError.contains("block device"), "\(blockRun.standardError)")
+            #expect(Self.fileType(block)?.type == S_IFBLK, "the block device node was replaced")
+
+            // Only once the private nodes are known to be safe: the real /dev/null and /dev/stderr.
+            try #require(Self.fileType(null)?.type == S_IFCHR && Self.fileType(errorLink)?.type == S_IFLNK,
+                         "not trying the system's /dev/null and /dev/stderr: the private ones were replaced")
+            let devNull = try load("/dev/null")
+            #expect(devNull.status == 2, "\(devNull.standardError)")
+            #expect(Self.fileType("/dev/null")?.type == S_IFCHR && Self.fileType("/dev/null")?.rdev == UInt(deviceNumber(1, 3)))
+            let stderrBefore = Self.fileType("/dev/stderr")
+            let devStderr = try load("/dev/stderr")
+            #expect(devStderr.status == 2, "\(devStderr.standardError)")
+            #expect(Self.rejectLines(devStderr.standardError).count == 3, "\(devStderr.standardError)")
+            #expect(Self.fileType("/dev/stderr")?.type == stderrBefore?.type)
+            Reliability.figure("--rejects on special files: FIFO, character device node, symlink to a file, link to /proc/self/fd/2, /dev/null and /dev/stderr written in place, none replaced; a block device refused (exit 1)")
+        }
+
+        @Test("a write error of --rejects (full file system, /dev/full) fails the load with exit 1; every reject is still in warehouse.load_rejects")
+        func rejectsWriteErrorsFail() throws {
+            try #require(geteuid() == 0, "this test mounts a small tmpfs and creates a device node: it needs root")
+            let url = try TestServer.shared.makeDatabase()
+            // 400 rejects (about 60 KiB of --rejects lines) and 100 valid lines.
+            var lines: [String] = []
+            for index in 0..<500 {
+                lines.append(index % 5 == 0
+                    ? #"{"type":"tag","id":"t-\#(index)","name":"valid"}"#
+                    : #"{"type":"tag","id":"t-\#(index)","name":"not a boolean","active":"yes"}"#)
+            }
+            let log = try TestSupport.writeLog(lines)
+            let base = try Reliability.shortTemporaryDirectory("iwr-rejfull")
+            let mountPoint = base.appendingPathComponent("small")
+            try FileManager.default.createDirectory(at: mountPoint, withIntermediateDirectories: true)
+            defer {
+                _ = try? shell("umount '\(mountPoint.path)'")
+                try? FileManager.default.removeItem(at: base)
+            }
+            let mounted = try shell("mount -t tmpfs -o size=16k tmpfs '\(mountPoint.path)'")
+            try #require(mounted.status == 0, "this test needs to mount a small tmpfs (root): \(mounted.output)")
+
+            let rejectsPath = mountPoint.appendingPathComponent("rejects.ndjson").path
+            let run = try runCLI(["load", "--rejects", rejectsPath, log], environment: ["DATABASE_URL": url], timeout: 60)
+            #expect(run.status == 1, "\(run.standardError)")
+            #expect(run.standardError.contains("No space left on device"), "\(run.standardError)")
+            #expect(run.standardError.contains("warehouse.load_rejects"), "\(run.standardError)")
+            #expect(!run.standardError.contains("kept in warehouse.load_rejects and"), "the message must not claim the file holds the rejects")
+            let connection = try Connection(conninfo: url)
+            #expect(try connection.execute("select count(*) from warehouse.load_rejects").scalar == "400")
+            #expect(try connection.execute("select count(*) from inbox.tags").scalar == "100")
+            // What the file holds is whole lines only.
+            let written = (try? Data(contentsOf: URL(fileURLWithPath: rejectsPath))) ?? Data()
+            #expect(written.isEmpty || written.last == 0x0A, "the rejects file ends mid-line")
+            for line in written.split(separator: 0x0A) {
+                #expect((try? JSONSerialization.jsonObject(with: Data(line))) != nil, "a cut line: \(String(decoding: line, as: UTF8.self).prefix(80))")
+            }
+
+            // A character device that fails every write: a node of our own for /dev/full (1, 7).
+            let full = base.appendingPathComponent("full").path
+            try #require(mknod(full, S_IFCHR | 0o666, deviceNumber(1, 7)) == 0, "mknod: \(String(cString: strerror(errno)))")
+            let fullURL = try TestServer.shared.makeDatabase()
+            let fullRun = try runCLI(["load", "--rejects", full, log], environment: ["DATABASE_URL": fullURL], timeout: 60)
+            #expect(fullRun.status == 1, "\(fullRun.standardError)")
+            #expect(fullRun.standardError.contains("No space left on device"), "\(fullRun.standardError)")
+            #expect(fullRun.standardError.contains("warehouse.load_rejects"), "\(fullRun.standardError)")
+            #expect(Self.fileType(full)?.type == S_IFCHR)
+            #expect(try ReliabilityDatabase.scalar(fullURL, "select count(*) from warehouse.load_rejects") == "400")
+            Reliability.figure("--rejects write errors: 400 rejects into a 16 KiB tmpfs and into a /dev/full node: exit 1 naming warehouse.load_rejects, all 400 rejects and 100 records stored, only whole lines in the file (\(written.split(separator: 0x0A).count) lines)")
+        }
     }
+}
+
+/// Linux's dev_t of a major and minor device number (glibc's makedev is a macro).
+func deviceNumber(_ major: UInt64, _ minor: UInt64) -> dev_t {
+    dev_t((minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~0xff) << 12) | ((major & ~0xfff) << 32))
 }
 
 /// The CLI with a pipe on its standard input (CLIProcess reads /dev/null).

@@ -100,21 +100,27 @@ public final class Loader {
     }
 
     /// Loads every source in turn. Throws on I/O or database failure; invalid records do not
-    /// throw (they are counted and kept).
+    /// throw (they are counted and kept). When the `--rejects` file cannot be written completely,
+    /// the load still runs to its end and then throws `RejectsFileError`, which carries the summary.
     public func load(_ sources: [LoadSource]) throws -> LoadSummary {
         let started = Date()
         var summary = LoadSummary()
         do {
-            let rejectsOutput = try options.rejectsPath.map { try RejectsFile(path: $0) }
-            defer { try? rejectsOutput?.close() }
+            let cancellation = self.cancellation
+            let rejectsOutput = try options.rejectsPath.map { try RejectsFile(path: $0, isCancelled: { cancellation.isCancelled }) }
+            defer { rejectsOutput?.abandon() }
             try prepareStaging()
             for source in sources {
                 try loadOne(source, summary: &summary, rejectsOutput: rejectsOutput)
             }
             try analyzeChangedTables(summary.loadedByKind)
             summary.seconds = Date().timeIntervalSince(started)
+            if let rejectsOutput, let failure = rejectsOutput.close() {
+                throw RejectsFileError(summary: summary, path: rejectsOutput.path, failure: failure,
+                                       linesWritten: rejectsOutput.linesWritten, keepsWholeLines: rejectsOutput.keepsWholeLines)
+            }
             return summary
-        } catch where cancellation.isCancelled {
+        } catch let error where cancellation.isCancelled && !(error is RejectsFileError) {
             throw WarehouseError.io(Self.cancelledMessage)
         }
     }
@@ -382,7 +388,7 @@ public final class Loader {
         }
         row.append(0x0A)
         state.rejects.append(contentsOf: row)
-        try rejectsOutput?.write(source: source, line: line.number, reason: reasonText, raw: text)
+        rejectsOutput?.write(source: source, line: line.number, reason: reasonText, raw: text)
     }
 
     private func flushRejectsOnly(_ state: inout BatchState, file: inout LoadSummary.FileResult) throws {
