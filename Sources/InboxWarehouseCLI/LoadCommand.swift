@@ -31,7 +31,8 @@ extension InboxWarehouseCommand {
                 SIGINT (Ctrl-C) or SIGTERM stops a load within a fraction of a second, also in the \
                 middle of a long line or while standard input is quiet: the batch in progress is \
                 rolled back, committed batches stay, and the command exits 1. Running the load \
-                again is safe.
+                again is safe. With --strict, standard input is spooled to a private temporary \
+                file (mode 0600, in $TMPDIR or /tmp) that is unlinked at once.
 
                 Exit status: 0 every record loaded; 2 some records were rejected (the rest loaded; \
                 with --strict, files with rejects loaded nothing); 1 failure, cancel, or a \

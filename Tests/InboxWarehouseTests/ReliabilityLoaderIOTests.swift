@@ -6,9 +6,9 @@ import Testing
 import Glibc
 #endif
 
-/// The loader's per-line work, its signals and its `--rejects` output (issue 10, breaks 2 to 4).
-/// See docs/reliability.md, "Huge lines", "Cancelling a load", "`--rejects` on special files"
-/// and "`--rejects` write errors".
+/// The loader's per-line work, its signals and its `--rejects` output (issue 10, breaks 2 to 4
+/// and the strict spool of standard input). See docs/reliability.md, "Huge lines", "Cancelling a
+/// load", "`--rejects` on special files", "`--rejects` write errors" and "Standard input spool".
 extension ReliabilityTests {
     @Suite("Reliability: loader lines, signals and outputs")
     struct LoaderIO {
@@ -308,6 +308,43 @@ extension ReliabilityTests {
             #expect(Self.fileType(full)?.type == S_IFCHR)
             #expect(try ReliabilityDatabase.scalar(fullURL, "select count(*) from warehouse.load_rejects") == "400")
             Reliability.figure("--rejects write errors: 400 rejects into a 16 KiB tmpfs and into a /dev/full node: exit 1 naming warehouse.load_rejects, all 400 rejects and 100 records stored, only whole lines in the file (\(written.split(separator: 0x0A).count) lines)")
+        }
+
+        @Test("load --strict - spools standard input to a private (0600) file that is unlinked at once: nothing remains after kill -9")
+        func strictSpoolIsPrivate() throws {
+            let url = try TestServer.shared.makeDatabase()
+            let temporary = try TestSupport.temporaryDirectory()
+            let environment = ["DATABASE_URL": url, "TMPDIR": temporary.path]
+
+            // A complete run: loads, leaves nothing.
+            let complete = try PipedCLI(["load", "--strict", "--quiet", "-"], environment: environment)
+            try complete.write(Data((#"{"type":"tag","id":"t-1","name":"x"}"# + "\n").utf8))
+            complete.closeInput()
+            #expect(complete.wait(timeout: 30) == 0, "\(complete.standardError)")
+            #expect(directoryListing(temporary).isEmpty, "\(directoryListing(temporary))")
+
+            // Killed while spooling: find the spool among the process's descriptors.
+            let process = try PipedCLI(["load", "--strict", "-"], environment: environment)
+            defer { process.killIfRunning() }
+            try process.write(Data((#"{"type":"tag","id":"t-2","name":"x"}"# + "\n").utf8))
+            var spool: (link: String, mode: mode_t)?
+            let deadline = Date().addingTimeInterval(15)
+            while spool == nil && Date() < deadline {
+                for entry in directoryListing(URL(fileURLWithPath: "/proc/\(process.pid)/fd")) {
+                    let fd = "/proc/\(process.pid)/fd/\(entry)"
+                    guard let link = try? FileManager.default.destinationOfSymbolicLink(atPath: fd), link.hasPrefix(temporary.path) else { continue }
+                    var info = stat()
+                    if stat(fd, &info) == 0 { spool = (link, info.st_mode & 0o7777) }
+                }
+                if spool == nil { usleep(50_000) }
+            }
+            try #require(spool != nil, "no spool file of the loader found under \(temporary.path)")
+            #expect(spool?.mode == 0o600, "spool mode \(String(spool?.mode ?? 0, radix: 8))")
+            #expect(spool?.link.hasSuffix(" (deleted)") == true, "the spool has a name: \(spool?.link ?? "")")
+            process.signal(SIGKILL)
+            _ = process.wait(timeout: 10)
+            #expect(directoryListing(temporary).isEmpty, "left after kill -9: \(directoryListing(temporary))")
+            Reliability.figure("strict spool of standard input: mode \(String(spool?.mode ?? 0, radix: 8)), unlinked while in use, nothing left after kill -9")
         }
     }
 }

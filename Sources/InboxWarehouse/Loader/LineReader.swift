@@ -276,6 +276,18 @@ final class OpenedSource {
         }
     }
 
+    /// A descriptor opened by the caller (the spool of standard input), read from its start
+    /// and left open.
+    init(rewinding descriptor: Int32) throws {
+        guard lseek(descriptor, 0, SEEK_SET) == 0 else {
+            throw WarehouseError.io("cannot rewind the spool of standard input: \(String(cString: strerror(errno)))")
+        }
+        var info = stat()
+        self.descriptor = descriptor
+        isOpen = false
+        size = fstat(descriptor, &info) == 0 ? Int64(info.st_size) : nil
+    }
+
     /// Closes the stream; for a compressed file, fails if gzip reported an error.
     func finish(name: String) throws {
         if isOpen { close(descriptor); isOpen = false }

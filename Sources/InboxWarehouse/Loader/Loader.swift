@@ -142,15 +142,13 @@ public final class Loader {
 
     private func loadOne(_ source: LoadSource, summary: inout LoadSummary, rejectsOutput: RejectsFile?) throws {
         // A strict load of standard input needs two passes: spool it to a temporary file first.
-        var effective = source
-        var spool: URL?
+        // The spool is private and has no name (unlinked at once), so nothing of it remains
+        // however the process ends; both passes read it through its descriptor.
+        var spool: Int32?
         if options.isStrict && source == .standardInput {
-            let url = FileManager.default.temporaryDirectory.appendingPathComponent("inbox-warehouse-stdin-\(UUID().uuidString).ndjson")
-            try spoolStandardInput(to: url)
-            spool = url
-            effective = .file(url.path)
+            spool = try spoolStandardInput()
         }
-        defer { if let spool { try? FileManager.default.removeItem(at: spool) } }
+        defer { if let spool { close(spool) } }
 
         let loadID = try connection.execute(
             "insert into warehouse.loads (source, is_strict) values ($1, $2) returning load_id",
@@ -160,7 +158,7 @@ public final class Loader {
             if options.isStrict {
                 // Pass 1 validates only; pass 2 loads when nothing was rejected.
                 var check = BatchState(kindCount: RecordKind.all.count)
-                try scan(effective, name: source.name, loadID: loadID, state: &check, writeData: false,
+                try scan(source, spool: spool, loadID: loadID, state: &check, writeData: false,
                          file: &file, rejectsOutput: rejectsOutput)
                 if file.rejected > 0 {
                     file.skippedByStrict = true
@@ -173,7 +171,7 @@ public final class Loader {
                 file = LoadSummary.FileResult(source: source.name, loadID: loadID)
             }
             var state = BatchState(kindCount: RecordKind.all.count)
-            try scan(effective, name: source.name, loadID: loadID, state: &state, writeData: true,
+            try scan(source, spool: spool, loadID: loadID, state: &state, writeData: true,
                      file: &file, rejectsOutput: options.isStrict ? nil : rejectsOutput)
             for (index, count) in state.loadedByKind.enumerated() where count > 0 {
                 summary.loadedByKind[RecordKind.all[index].type, default: 0] += count
@@ -270,17 +268,20 @@ public final class Loader {
         }
     }
 
-    private func scan(_ source: LoadSource, name: String, loadID: Int64, state: inout BatchState, writeData: Bool,
+    /// Reads `source` (or the spool of standard input) once: validates every line and, with
+    /// `writeData`, writes the batches; without, only the rejects (the first pass of `--strict`).
+    private func scan(_ source: LoadSource, spool: Int32?, loadID: Int64, state: inout BatchState, writeData: Bool,
                       file: inout LoadSummary.FileResult, rejectsOutput: RejectsFile?) throws {
+        let name = source.name
         let cancellation = self.cancellation
         var hash: String?
         var compressedBytes: Int64?
-        if case .file(let path) = source, source.isCompressed {
+        if spool == nil, case .file(let path) = source, source.isCompressed {
             let digest = try sha256OfFile(path, isCancelled: { cancellation.isCancelled })
             hash = digest.hash
             compressedBytes = digest.bytes
         }
-        let opened = try OpenedSource(source)
+        let opened = try spool.map { try OpenedSource(rewinding: $0) } ?? OpenedSource(source)
         var hasher = SHA256()
         var bytesRead: Int64 = 0
         var lastProgress = Date()
@@ -486,12 +487,44 @@ public final class Loader {
         return sql
     }
 
-    private func spoolStandardInput(to url: URL) throws {
-        FileManager.default.createFile(atPath: url.path, contents: nil)
-        let output = try FileHandle(forWritingTo: url)
-        defer { try? output.close() }
-        while let data = try FileHandle.standardInput.read(upToCount: 1 << 20), !data.isEmpty {
-            try output.write(contentsOf: data)
+    /// Copies standard input into a temporary file that only this process can read (mode 0600)
+    /// and that has no name (unlinked right after it is created): a kill at any moment leaves
+    /// nothing behind. Returns its descriptor.
+    private func spoolStandardInput() throws -> Int32 {
+        let directory = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var template = Array((directory.hasSuffix("/") ? directory : directory + "/").utf8CString.dropLast())
+            + Array("inbox-warehouse-stdin-XXXXXX".utf8CString)
+        // mkstemp creates the file with mode 0600, whatever the umask.
+        let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard descriptor >= 0 else {
+            throw WarehouseError.io("cannot create a temporary file in \(directory) for standard input: \(String(cString: strerror(errno)))")
+        }
+        _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+        unlink(template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+        do {
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+            defer { buffer.deallocate() }
+            let waitsForInput = !isRegularFile(0)
+            while true {
+                if cancellation.isCancelled { throw LoadCancelled() }
+                if waitsForInput {
+                    var entry = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
+                    let ready = poll(&entry, 1, 250)
+                    if ready == 0 || (ready < 0 && errno == EINTR) { continue }
+                }
+                let got = read(0, buffer.baseAddress, buffer.count)
+                if got < 0 {
+                    if errno == EINTR { continue }
+                    throw WarehouseError.io("reading standard input: \(String(cString: strerror(errno)))")
+                }
+                if got == 0 { break }
+                try writeFully(descriptor, UnsafeRawBufferPointer(rebasing: buffer[0..<got]),
+                               what: "the temporary file for standard input in \(directory)")
+            }
+            return descriptor
+        } catch {
+            close(descriptor)
+            throw error
         }
     }
 }
@@ -507,4 +540,24 @@ struct UncheckedSendable<Value>: @unchecked Sendable {
 private func isBlank(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
     for byte in bytes where byte != 0x20 && byte != 0x09 && byte != 0x0D { return false }
     return true
+}
+
+/// Writes all of `bytes`, retrying short writes, EINTR and EAGAIN; throws the system's error.
+private func writeFully(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, what: String) throws {
+    guard var next = bytes.baseAddress else { return }
+    var remaining = bytes.count
+    while remaining > 0 {
+        let written = Glibc.write(descriptor, next, remaining)
+        if written < 0 {
+            if errno == EINTR { continue }
+            if errno == EAGAIN {
+                var entry = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&entry, 1, 1000)
+                continue
+            }
+            throw WarehouseError.io("cannot write \(what): \(String(cString: strerror(errno)))")
+        }
+        remaining -= written
+        next += written
+    }
 }
