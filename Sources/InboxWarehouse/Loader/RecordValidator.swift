@@ -156,8 +156,8 @@ enum RecordValidator {
     /// Unicode canonical equivalence, which takes quadratic time on a long run of combining marks
     /// (a 2 MB member name took minutes), and JSON compares names code point by code point
     /// (RFC 8259, section 8.3). It differs from `==` only for canonically equivalent spellings,
-    /// such as "BUL\u{212A}" (KELVIN SIGN) for "BULK", which were accepted and then stored
-    /// outside the enumeration.
+    /// such as "BUL\u{212A}" (KELVIN SIGN) for "BULK", which passed this check and then failed
+    /// the whole load on the table's check constraint.
     static func isSameText(_ left: String, _ right: String) -> Bool {
         left.utf8.count == right.utf8.count && left.utf8.elementsEqual(right.utf8)
     }
