@@ -26,6 +26,7 @@ ONE_US = timedelta(microseconds=1)
 # --------------------------------------------------------------------------------------------
 
 ID, STR, TS, BOOL, SCORE = "id", "str", "ts", "bool", "score"
+ZONE, SHIFTS, DATES = "zone", "shifts", "dates"   # business_hours (business-hours.md)
 
 
 def enum(*values):
@@ -78,9 +79,12 @@ KINDS = {
     "presence": (("id",), {"id": ID, "agent_id": ID, "presence": enum("AVAILABLE", "AWAY"),
                            "started_at": TS},
                  {"away_state": STR, "ended_at": TS, "updated_at": TS}),
+    "business_hours": (("channel_id", "valid_from"),
+                       {"channel_id": ID, "time_zone": ZONE, "valid_from": TS, "weekly": SHIFTS},
+                       {"closed_dates": DATES, "updated_at": TS}),
 }
 
-DEFAULTS = {"topic": {"active": True}, "tag": {"active": True}}
+DEFAULTS = {"topic": {"active": True}, "tag": {"active": True}, "business_hours": {"closed_dates": frozenset()}}
 
 TS_RE = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
@@ -116,8 +120,88 @@ def parse_timestamp(text):
         return None
 
 
+def ascii_lower(text):
+    """Lower-case A-Z only (zone names match ignoring ASCII case, nothing more)."""
+    return "".join(chr(ord(c) + 32) if "A" <= c <= "Z" else c for c in text)
+
+
+_ZONES = None
+
+
+def known_zone(name):
+    """The canonical spelling of an IANA zone name matched ignoring ASCII case, or None."""
+    global _ZONES
+    if _ZONES is None:
+        import zoneinfo
+        _ZONES = {}
+        for zone in sorted(zoneinfo.available_timezones()):
+            _ZONES.setdefault(ascii_lower(zone), zone)
+    return _ZONES.get(ascii_lower(name))
+
+
+WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+HHMM_RE = re.compile(r"[0-9][0-9]:[0-5][0-9]")
+YMD_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def check_shifts(value):
+    """weekly -> (tuple of (weekday 0-6, start minutes, end minutes), None) or (None, reason)."""
+    if not isinstance(value, list):
+        return None, "field weekly: not an array"
+    shifts = []
+    for shift in value:
+        if not isinstance(shift, dict):
+            return None, "field weekly: a shift is not an object"
+        day = shift.get("day")
+        if not isinstance(day, str) or day not in WEEKDAYS:
+            return None, "field weekly: bad day"
+        bounds = []
+        for name in ("start", "end"):
+            text = shift.get(name)
+            if not isinstance(text, str) or not HHMM_RE.fullmatch(text):
+                return None, f"field weekly: {name} is not HH:MM"
+            minutes = int(text[:2]) * 60 + int(text[3:])
+            if minutes > 24 * 60:
+                return None, f"field weekly: {name} after 24:00"
+            bounds.append(minutes)
+        if bounds[0] >= bounds[1]:
+            return None, "field weekly: start >= end"
+        shifts.append((WEEKDAYS.index(day), bounds[0], bounds[1]))
+    for i, (day, start, end) in enumerate(shifts):
+        for other_day, other_start, other_end in shifts[i + 1:]:
+            if day == other_day and start < other_end and other_start < end:
+                return None, "field weekly: overlapping shifts"
+    return tuple(sorted(shifts)), None
+
+
+def check_dates(value):
+    """closed_dates -> (frozenset of dates, None) or (None, reason)."""
+    if not isinstance(value, list):
+        return None, "field closed_dates: not an array"
+    days = set()
+    for text in value:
+        if not isinstance(text, str) or not YMD_RE.fullmatch(text):
+            return None, "field closed_dates: bad date"
+        try:
+            days.add(date(int(text[:4]), int(text[5:7]), int(text[8:])))
+        except ValueError:
+            return None, "field closed_dates: bad date"
+    return frozenset(days), None
+
+
 def check_value(field, ftype, value):
     """Return (converted value, None) or (None, reason)."""
+    if ftype == ZONE:
+        if not isinstance(value, str):
+            return None, f"field {field}: wrong JSON type (string expected)"
+        zone = known_zone(value)
+        if zone is None:
+            return None, f"field {field}: unknown time zone {value!r}"
+        return zone, None
+    if ftype == SHIFTS:
+        return check_shifts(value)
+    if ftype == DATES:
+        return check_dates(value)
     if ftype == ID:
         if not isinstance(value, str):
             return None, f"field {field}: wrong JSON type (string expected)"

@@ -86,6 +86,8 @@ public final class Loader {
     private let options: LoadOptions
     private let logger: Logger
     private var stagingReady = false
+    /// The time zone names business_hours records may use: the server's (read in prepareStaging).
+    private var zoneNames = TimeZoneNames.foundation
     private let facts: FactMaintenance
     public var progressHandler: ((LoadProgress) -> Void)?
     /// Cancels the load from another thread: it stops before its next read (within a quarter of
@@ -289,6 +291,7 @@ public final class Loader {
         var bytesRead: Int64 = 0
         var lastProgress = Date()
         let reader = LineReader(descriptor: opened.descriptor, isCancelled: { cancellation.isCancelled })
+        let zones = zoneNames
         var scratch: [UInt8] = []
         scratch.reserveCapacity(4096)
         var rejectedSoFar: Int64 = 0
@@ -308,7 +311,7 @@ public final class Loader {
             } else {
                 scratch.removeAll(keepingCapacity: true)
                 do throws(RejectReason) {
-                    let kind = try RecordValidator.validate(line.bytes, sequence: line.number, into: &scratch)
+                    let kind = try RecordValidator.validate(line.bytes, sequence: line.number, into: &scratch, zones: zones)
                     state.rows[kind].append(contentsOf: scratch)
                     state.rowCounts[kind] += 1
                 } catch {
@@ -470,6 +473,7 @@ public final class Loader {
                 """)
         }
         try facts.prepare()
+        zoneNames = try TimeZoneNames.server(connection)
         stagingReady = true
     }
 

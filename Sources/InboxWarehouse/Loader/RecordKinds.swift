@@ -16,6 +16,13 @@ enum FieldType: Equatable {
     case boolean(defaultValue: Bool)
     /// An integer from 1 to 5: any JSON number whose exact decimal value is one (`5`, `5.0`, `5e0`).
     case score
+    /// An IANA time zone name known to the server, matched ignoring ASCII case; stored in the
+    /// server's spelling (business-hours.md).
+    case timeZone
+    /// A business_hours `weekly`: an array of shifts `{"day", "start", "end"}` (BusinessHours.swift).
+    case shifts
+    /// An array of local dates `YYYY-MM-DD` (business_hours `closed_dates`).
+    case localDates
 }
 
 struct FieldSpec {
@@ -197,6 +204,15 @@ struct RecordKind {
             required("started_at", .timestamp),
             optional("away_state", .text),
             optional("ended_at", .timestamp),
+            optional("updated_at", .timestamp),
+        ]),
+        // business-hours.md: one schedule per channel and valid_from.
+        RecordKind("business_hours", table: "business_hours", key: ["channel_id", "valid_from"], [
+            required("channel_id", .identifier),
+            required("time_zone", .timeZone),
+            required("valid_from", .timestamp),
+            required("weekly", .shifts),
+            optional("closed_dates", .localDates),
             optional("updated_at", .timestamp),
         ]),
     ]

@@ -12,8 +12,10 @@ enum RecordValidator {
 
     /// Validates `line` (one line without its terminator) and appends its COPY row
     /// (columns of the kind, then `extra`, then `sequence`) to `output`.
-    /// Returns the kind index, or throws the reason the record is rejected.
-    static func validate(_ line: UnsafeBufferPointer<UInt8>, sequence: Int64, into output: inout [UInt8]) throws(RejectReason) -> Int {
+    /// Returns the kind index, or throws the reason the record is rejected. `zones` are the time
+    /// zone names a business_hours record may use (the loader passes the server's).
+    static func validate(_ line: UnsafeBufferPointer<UInt8>, sequence: Int64, into output: inout [UInt8],
+                         zones: TimeZoneNames = .foundation) throws(RejectReason) -> Int {
         guard isValidUTF8(line) else {
             throw RejectReason(kind: nil, reason: "not valid UTF-8")
         }
@@ -55,7 +57,8 @@ enum RecordValidator {
                 let memberIndex = fieldMember[fieldIndex]
                 let value = memberIndex >= 0 ? members[memberIndex].value : .null
                 let hasNUL = memberIndex >= 0 && members[memberIndex].containsNULEscape
-                try appendField(field, value, containsNUL: hasNUL, kind: kind, to: &output)
+                let raw = memberIndex >= 0 ? UnsafeBufferPointer(rebasing: line[members[memberIndex].valueRange]) : nil
+                try appendField(field, value, raw: raw, containsNUL: hasNUL, kind: kind, zones: zones, to: &output)
                 output.append(0x09)  // tab
             }
             try appendExtra(members: members, isExtra: isExtra, kind: kind, line: line, to: &output)
@@ -69,20 +72,23 @@ enum RecordValidator {
         return kindIndex
     }
 
-    private static func appendField(_ field: FieldSpec, _ value: JSONValue, containsNUL: Bool, kind: RecordKind,
+    private static func appendField(_ field: FieldSpec, _ value: JSONValue, raw: UnsafeBufferPointer<UInt8>?,
+                                    containsNUL: Bool, kind: RecordKind, zones: TimeZoneNames,
                                     to output: inout [UInt8]) throws(RejectReason) {
         func reject(_ reason: String) -> RejectReason { RejectReason(kind: kind.type, reason: reason) }
         if value == .null {
             if field.isRequired { throw reject("missing required field \"\(field.name)\"") }
             if case .boolean(let defaultValue) = field.type {
                 output.append(defaultValue ? UInt8(ascii: "t") : UInt8(ascii: "f"))
+            } else if field.type == .localDates {
+                BusinessHoursFields.appendNoDates(to: &output)
             } else {
                 output.append(UInt8(ascii: "\\")); output.append(UInt8(ascii: "N"))
             }
             return
         }
         switch field.type {
-        case .identifier, .text, .openEnumeration, .closedEnumeration, .timestamp:
+        case .identifier, .text, .openEnumeration, .closedEnumeration, .timestamp, .timeZone:
             guard case .string(let text) = value else {
                 throw reject("field \"\(field.name)\" must be a string, got \(value.typeName)")
             }
@@ -107,6 +113,11 @@ enum RecordValidator {
                     throw reject("field \"\(field.name)\" is not an RFC 3339 timestamp with an offset (years 0001-9999): \"\(truncated(text))\"")
                 }
                 instant.appendPostgresLiteral(to: &output)
+            case .timeZone:
+                guard let zone = zones.canonical(text) else {
+                    throw reject("field \"\(field.name)\" is not a known IANA time zone: \"\(truncated(text))\"")
+                }
+                appendCopyText(zone, to: &output)
             default:
                 appendCopyText(text, to: &output)
             }
@@ -125,6 +136,22 @@ enum RecordValidator {
                 throw reject("field \"\(field.name)\" is out of range: must be an integer from 1 to 5, got \(truncated(number.text))")
             }
             appendDecimal(score, to: &output)
+        case .shifts, .localDates:
+            // A \u0000 anywhere in the value (even in a member that is ignored) rejects the
+            // record, as in every other field.
+            if containsNUL {
+                throw reject("field \"\(field.name)\" contains a NUL character (\\u0000), which cannot be stored")
+            }
+            guard case .composite = value, let raw else {
+                throw reject(field.type == .shifts ? "field \"weekly\" must be an array of shifts"
+                                                   : "field \"closed_dates\" must be an array of dates YYYY-MM-DD")
+            }
+            // Validated ASCII text without tabs, newlines or backslashes: nothing to escape for COPY.
+            if field.type == .shifts {
+                try BusinessHoursFields.appendShifts(raw, to: &output)
+            } else {
+                try BusinessHoursFields.appendLocalDates(raw, to: &output)
+            }
         }
     }
 
