@@ -36,6 +36,7 @@ create type export.open_conversations_row as (
     inbound_message_count              bigint,
     outbound_message_count             bigint,
     first_response_seconds             bigint,
+    first_response_time_calendar       bigint,
     handling_seconds                   bigint,
     no_reply_seconds                   bigint,
     cherry_picking_seconds             bigint,
@@ -81,6 +82,7 @@ as $$
         fc.inbound_message_count,
         fc.outbound_message_count,
         export.round_seconds(fc.first_response_seconds),
+        export.round_seconds(fc.first_response_calendar_seconds),
         export.round_seconds(fc.handling_seconds),
         export.round_seconds(fc.no_reply_seconds),
         export.round_seconds(fc.cherry_picking_seconds),
@@ -196,7 +198,7 @@ comment on column export.open_conversations.resolved_agent_name is 'Resolved Age
 comment on column export.open_conversations.resolved_agent_reference is 'Resolved Agent Reference: its agent''s reference.';
 comment on column export.open_conversations.inbound_message_count is 'Inbound Message Count: non-deleted inbound messages.';
 comment on column export.open_conversations.outbound_message_count is 'Outbound Message Count: non-deleted outbound messages.';
-comment on column export.open_conversations.first_response_time is 'First Response Time (s): first response - response reference; empty if either is missing.';
+comment on column export.open_conversations.first_response_time is 'First Response Time (s): the business time of the conversation''s channel from the response reference to the first response (calendar time on a channel without business hours; business-hours.md); empty if either is missing.';
 comment on column export.open_conversations.handling_time is 'Handling Time (s): total length of handling lock sessions (ongoing ones run to T).';
 comment on column export.open_conversations.no_reply_time is 'No Reply Time (s): total length of no-reply lock sessions.';
 comment on column export.open_conversations.cherry_picking_time is 'Cherry Picking Time (s): total length of cherry-picking lock sessions.';

@@ -37,6 +37,7 @@ create type export.resolved_conversations_row as (
     inbound_message_count              bigint,
     outbound_message_count             bigint,
     first_response_seconds             bigint,
+    first_response_time_calendar       bigint,
     handling_seconds                   bigint,
     no_reply_seconds                   bigint,
     cherry_picking_seconds             bigint,
@@ -89,6 +90,7 @@ as $$
         fc.inbound_message_count,
         fc.outbound_message_count,
         export.round_seconds(fc.first_response_seconds),
+        export.round_seconds(fc.first_response_calendar_seconds),
         export.round_seconds(fc.handling_seconds),
         export.round_seconds(fc.no_reply_seconds),
         export.round_seconds(fc.cherry_picking_seconds),
@@ -219,7 +221,7 @@ comment on column export.resolved_conversations.resolved_agent_name is 'Resolved
 comment on column export.resolved_conversations.resolved_agent_reference is 'Resolved Agent Reference: its agent''s reference.';
 comment on column export.resolved_conversations.inbound_message_count is 'Inbound Message Count: non-deleted inbound messages.';
 comment on column export.resolved_conversations.outbound_message_count is 'Outbound Message Count: non-deleted outbound messages.';
-comment on column export.resolved_conversations.first_response_time is 'First Response Time (s): first response - response reference; empty if either is missing.';
+comment on column export.resolved_conversations.first_response_time is 'First Response Time (s): the business time of the conversation''s channel from the response reference to the first response (calendar time on a channel without business hours; business-hours.md); empty if either is missing.';
 comment on column export.resolved_conversations.handling_time is 'Handling Time (s): total length of handling lock sessions (ongoing ones run to T).';
 comment on column export.resolved_conversations.no_reply_time is 'No Reply Time (s): total length of no-reply lock sessions.';
 comment on column export.resolved_conversations.cherry_picking_time is 'Cherry Picking Time (s): total length of cherry-picking lock sessions.';

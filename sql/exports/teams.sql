@@ -20,6 +20,7 @@ create type export.teams_row as (
     resolves_with_reply            bigint,
     resolves_without_reply         bigint,
     average_first_response_seconds bigint,
+    average_first_response_time_calendar bigint,
     average_resolution_seconds     bigint,
     total_handling_seconds         bigint,
     total_no_reply_seconds         bigint,
@@ -87,7 +88,8 @@ as $$
     first_responses as (
         select
             fc.first_response_team_id as team_id,
-            avg(fc.first_response_seconds) as average_first_response_seconds
+            avg(fc.first_response_seconds) as average_first_response_seconds,
+            avg(fc.first_response_calendar_seconds) as average_first_response_time_calendar
         from facts.conversations as fc
         where fc.first_response_at >= range_start
           and fc.first_response_at < range_end
@@ -152,6 +154,7 @@ as $$
         coalesce(rv.resolves_with_reply, 0),
         coalesce(rv.resolves_without_reply, 0),
         export.round_seconds(fr.average_first_response_seconds),
+        export.round_seconds(fr.average_first_response_time_calendar),
         export.round_seconds(rv.average_resolution_seconds),
         export.round_seconds(coalesce(lt.handling_seconds, 0)),
         export.round_seconds(coalesce(lt.no_reply_seconds, 0)),
@@ -241,7 +244,7 @@ comment on column export.teams.team_id is 'Team ID.';
 comment on column export.teams.team_name is 'Team Name.';
 comment on column export.teams.resolves_with_reply is 'Resolves With Reply: RESOLVED status changes in R with this team whose conversation had >= 1 non-deleted human outbound message at or before the change.';
 comment on column export.teams.resolves_without_reply is 'Resolves Without Reply: the same changes whose conversation had none.';
-comment on column export.teams.average_first_response_time is 'Average First Response Time (s): mean First Response Time of conversations whose first response lies in R and carries this team.';
+comment on column export.teams.average_first_response_time is 'Average First Response Time (s): mean First Response Time (business time of each conversation''s channel; business-hours.md) of conversations whose first response lies in R and carries this team.';
 comment on column export.teams.average_resolution_time is 'Average Resolution Time (s): mean Resolution Time of conversations whose first resolution lies in R and carries this team (non-empty values only).';
 comment on column export.teams.total_handling_time is 'Total Handling Time (s): handling lock time of sessions carrying this team, clipped to R.';
 comment on column export.teams.total_no_reply_time is 'Total No Reply Time (s): no-reply lock time, clipped to R.';

@@ -4,7 +4,8 @@
 -- status change, queue entry, lock, topic application or survey), loaded or not. The
 -- per-conversation definitions of exports.md ("Shared definitions"), stored once:
 --   * T-independent facts: message counts, first inbound, response reference, first response,
---     First Response Time, first human reply, first resolution, Resolution Time, last status
+--     First Response Time (in the channel's business hours, and in calendar time beside it:
+--     business-hours.md), first human reply, first resolution, Resolution Time, last status
 --     change, latest survey;
 --   * facts read at T, stored as they stand once nothing more changes (T = infinity), with the
 --     instant from which that holds: latest status (latest_status_changed_at), latest resolution
@@ -12,9 +13,10 @@
 --     (topics_changed_at), Last Updated (last_updated_at).
 -- facts.conversations_as_of(T) reads them at T: the stored value when T is at or after that
 -- instant, else the defining function at T for just that conversation.
--- Depends on every per-conversation table, agents' kind (through facts.human_replies) and topic
--- names (topic_names); refreshed per conversation after the facts it reads
--- (human_replies, lock_sessions, conversation_topics).
+-- Depends on every per-conversation table, agents' kind (through facts.human_replies), topic
+-- names (topic_names) and the channel's business hours (facts.business_calendar); refreshed per
+-- conversation after the facts it reads (human_replies, lock_sessions, conversation_topics, the
+-- calendars of its channel).
 
 create table facts.conversations (
     conversation_id             text primary key,
@@ -28,6 +30,7 @@ create table facts.conversations (
     first_response_at           timestamptz,
     first_response_team_id      text,
     first_response_seconds      numeric,
+    first_response_calendar_seconds numeric,
     first_human_reply_at        timestamptz,
     first_resolution_id         text,
     first_resolved_at           timestamptz,
@@ -50,6 +53,8 @@ create table facts.conversations (
 );
 create index conversations_first_resolved_at_idx on facts.conversations (first_resolved_at);
 create index conversations_first_response_at_idx on facts.conversations (first_response_at);
+-- the conversations a schedule governs (a business_hours record touches them)
+create index conversations_channel_id_response_reference_at_idx on facts.conversations (channel_id, response_reference_at);
 
 comment on table facts.conversations is
 'One row per conversation id referred to by any loaded record: the per-conversation definitions of exports.md, stored once (T-dependent ones as they stand at T = infinity, with the instant from which that holds).';
@@ -62,7 +67,8 @@ comment on column facts.conversations.response_reference_at is 'Response referen
 comment on column facts.conversations.first_response_message_id is 'First response: the earliest human reply at or after the response reference (by created_at, then id).';
 comment on column facts.conversations.first_response_at is 'First response''s created_at.';
 comment on column facts.conversations.first_response_team_id is 'First response''s team_id.';
-comment on column facts.conversations.first_response_seconds is 'First Response Time in exact seconds: first response - response reference; null if either is missing.';
+comment on column facts.conversations.first_response_seconds is 'First Response Time in exact seconds: the business seconds (facts.business_seconds) of the conversation''s channel from the response reference to the first response; null if either is missing.';
+comment on column facts.conversations.first_response_calendar_seconds is 'First Response Time in calendar time: first response - response reference, in exact seconds; null if either is missing.';
 comment on column facts.conversations.first_human_reply_at is 'The earliest human reply''s created_at ("with reply" tests).';
 comment on column facts.conversations.first_resolution_id is 'First resolution: the earliest RESOLVED status change (by changed_at, then id).';
 comment on column facts.conversations.first_resolved_at is 'First resolution''s changed_at.';
@@ -215,6 +221,7 @@ as $$
         fr.message_id,
         fr.created_at,
         fr.team_id,
+        bs.business_seconds,
         facts.seconds_between(r.response_reference_at, fr.created_at),
         fh.first_human_reply_at,
         sf.first_resolution_id,
@@ -241,6 +248,8 @@ as $$
         on c.conversation_id = r.conversation_id
     left join first_responses as fr
         on fr.conversation_id = r.conversation_id
+    left join lateral facts.business_seconds(c.channel_id, r.response_reference_at, fr.created_at) as bs
+        on true
     left join human_reply_facts as fh
         on fh.conversation_id = r.conversation_id
     left join status_facts as sf
@@ -290,6 +299,7 @@ returns table (
     first_response_at           timestamptz,
     first_response_team_id      text,
     first_response_seconds      numeric,
+    first_response_calendar_seconds numeric,
     first_human_reply_at        timestamptz,
     first_resolution_id         text,
     first_resolved_at           timestamptz,
@@ -320,6 +330,7 @@ as $$
         fc.first_response_at,
         fc.first_response_team_id,
         fc.first_response_seconds,
+        fc.first_response_calendar_seconds,
         fc.first_human_reply_at,
         fc.first_resolution_id,
         fc.first_resolved_at,

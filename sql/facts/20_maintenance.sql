@@ -8,7 +8,8 @@
 -- recomputation and lists every row that differs (`inbox-warehouse db check-facts`).
 --
 -- The facts of one conversation are recomputed together, in dependency order: human_replies,
--- lock_sessions and conversation_topics first, then conversations, which reads them.
+-- lock_sessions and conversation_topics first, then the business calendars of their channels are
+-- extended to their latest human reply, then conversations, which reads them all.
 --
 -- Plans: refresh plans every statement for its actual keys (force_custom_plan): a generic plan,
 -- cached when the tables were still small, kept reading whole tables as they grew. JIT is off:
@@ -30,6 +31,8 @@ begin
 
         delete from facts.conversation_topics where conversation_id = any (conversation_ids);
         insert into facts.conversation_topics select * from facts.compute_conversation_topics(conversation_ids);
+
+        perform facts.extend_business_calendars(conversation_ids);
 
         delete from facts.conversations where conversation_id = any (conversation_ids);
         insert into facts.conversations select * from facts.compute_conversations(conversation_ids);
@@ -68,7 +71,7 @@ declare
     chunk text[];
 begin
     truncate facts.human_replies, facts.lock_sessions, facts.conversation_topics, facts.conversations,
-             facts.message_tags;
+             facts.message_tags, facts.business_calendar, facts.business_calendar_coverage;
     for chunk in
         select array_agg(k.id order by k.id)
         from (select id, (row_number() over (order by id) - 1) / chunk_size as n
@@ -92,7 +95,11 @@ comment on function facts.rebuild(integer) is
 
 -- Every kept row that differs from a recomputation: `missing` (recomputed, not kept), `extra`
 -- (kept, not recomputed) or `different`. Conversations are recomputed from the kept
--- human_replies, lock_sessions and conversation_topics, whose own differences are listed too.
+-- human_replies, lock_sessions, conversation_topics and business calendars, whose own
+-- differences are listed too. A business calendar is a cache over its coverage: its rows are
+-- compared with a recomputation over the local dates it covers (keyed `channel valid_from
+-- opens_at`), and a schedule whose coverage ends before the first response of a conversation it
+-- governs is listed as `business_calendar` `channel valid_from`: missing.
 create function facts.differences()
 returns table (relation text, key text, difference text)
 language plpgsql stable
@@ -134,6 +141,43 @@ begin
     full join facts.compute_conversations(conversation_ids) as r
         on r.conversation_id = k.conversation_id
     where k is distinct from r;
+
+    return query
+    select 'business_calendar',
+           coalesce(k.channel_id || ' ' || to_char(k.valid_from at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+                                  || ' ' || to_char(k.opens_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                    r.channel_id || ' ' || to_char(r.valid_from at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+                                  || ' ' || to_char(r.opens_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')),
+           case when k.channel_id is null then 'missing' when r.channel_id is null then 'extra' else 'different' end
+    from facts.business_calendar as k
+    full join (
+        select c.*
+        from facts.business_calendar_coverage as cov
+        cross join lateral facts.compute_business_calendar(cov.channel_id, cov.valid_from, cov.first_day, cov.until_day) as c
+    ) as r
+        on r.channel_id = k.channel_id
+       and r.valid_from = k.valid_from
+       and r.opens_at = k.opens_at
+    where (k.channel_id, k.valid_from, k.opens_at, k.closes_at, k.open_seconds_before)
+          is distinct from (r.channel_id, r.valid_from, r.opens_at, r.closes_at, r.open_seconds_before);
+
+    return query
+    select distinct 'business_calendar',
+           fc.channel_id || ' ' || to_char(s.valid_from at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'missing'
+    from facts.conversations as fc
+    cross join lateral (
+        select b.valid_from
+        from inbox.business_hours as b
+        where b.channel_id = fc.channel_id
+          and b.valid_from <= fc.response_reference_at
+        order by b.valid_from desc
+        limit 1
+    ) as s
+    left join facts.business_calendar_coverage as cov
+        on cov.channel_id = fc.channel_id
+       and cov.valid_from = s.valid_from
+    where fc.first_response_at is not null
+      and (cov.covered_until is null or cov.covered_until < fc.first_response_at);
 
     return query
     select 'message_tags', coalesce(k.message_id || ' ' || k.tag_id, r.message_id || ' ' || r.tag_id),

@@ -597,6 +597,90 @@ def name_key(name):
 
 
 # --------------------------------------------------------------------------------------------
+# Business hours (business-hours.md): working time between two instants
+# --------------------------------------------------------------------------------------------
+
+def wall_instant(day, minutes, tz):
+    """The instant of wall time `minutes` after midnight on local date `day`, read as PostgreSQL
+    reads `timestamp AT TIME ZONE tz`: a wall time skipped by a jump forward with the offset in
+    force before the jump (fold 0), one that occurs twice with the offset in force after the
+    change (fold 1)."""
+    wall = datetime(day.year, day.month, day.day) + timedelta(minutes=minutes)
+    before = wall.replace(tzinfo=tz, fold=0)
+    after = wall.replace(tzinfo=tz, fold=1)
+    if before.utcoffset() == after.utcoffset():
+        return before.astimezone(UTC)
+    skipped = before.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != wall
+    return (before if skipped else after).astimezone(UTC)
+
+
+class BusinessHours:
+    """The loaded schedules: which is in force for a channel at an instant, its open intervals on
+    a local date, and the business time between two instants."""
+
+    def __init__(self, records):
+        self.by_channel = defaultdict(list)
+        for rec in records.values():
+            self.by_channel[rec["channel_id"]].append(rec)
+        for recs in self.by_channel.values():
+            recs.sort(key=lambda r: r["valid_from"])
+        self._days = {}
+
+    def in_force(self, channel_id, at):
+        """The channel's record with the greatest valid_from <= at, or None."""
+        found = None
+        for rec in self.by_channel.get(channel_id, ()):
+            if rec["valid_from"] <= at:
+                found = rec
+        return found
+
+    def open_on(self, schedule, day):
+        """Open intervals [start, end) of `schedule` on local date `day`: each shift of the
+        weekday (none on a closed date), 00:00 and 24:00 being the first instants of the date and
+        of the next one, other bounds read by wall_instant; clipped to the date, empty ones
+        dropped, overlapping ones merged."""
+        key = (schedule["channel_id"], schedule["valid_from"], day)
+        if key not in self._days:
+            tz = ZoneInfo(schedule["time_zone"])
+            day_start, day_end = local_day_start(day, tz), local_day_start(day + timedelta(days=1), tz)
+            spans = []
+            if day not in schedule["closed_dates"]:
+                for weekday, start, end in schedule["weekly"]:
+                    if weekday != day.weekday():
+                        continue
+                    opens = day_start if start == 0 else wall_instant(day, start, tz)
+                    closes = day_end if end == 24 * 60 else wall_instant(day, end, tz)
+                    opens, closes = max(opens, day_start), min(closes, day_end)
+                    if opens < closes:
+                        spans.append((opens, closes))
+            merged = []
+            for opens, closes in sorted(spans):
+                if merged and opens <= merged[-1][1]:
+                    merged[-1] = (merged[-1][0], max(merged[-1][1], closes))
+                else:
+                    merged.append((opens, closes))
+            self._days[key] = merged
+        return self._days[key]
+
+    def business_us(self, channel_id, a, b):
+        """Microseconds of [a, b) inside the open intervals of the schedule in force for the
+        channel at a (used for the whole interval); b - a when none is in force."""
+        schedule = self.in_force(channel_id, a) if channel_id is not None else None
+        if schedule is None:
+            return us_of(b - a)
+        tz = ZoneInfo(schedule["time_zone"])
+        day = a.astimezone(tz).date() - timedelta(days=1)
+        last = b.astimezone(tz).date() + timedelta(days=1)
+        total = 0
+        while day <= last:
+            for opens, closes in self.open_on(schedule, day):
+                if opens < b and closes > a:
+                    total += us_of(min(closes, b) - max(opens, a))
+            day += timedelta(days=1)
+        return total
+
+
+# --------------------------------------------------------------------------------------------
 # Request context and loaded data
 # --------------------------------------------------------------------------------------------
 
@@ -627,6 +711,7 @@ class Context:
         self.surveys = store["csat"]
         self.presences = store["presence"]
         self.attributes = store["contact_attribute"]
+        self.business_hours = BusinessHours(store["business_hours"])
 
         def group(records, field, order):
             out = defaultdict(list)
@@ -850,7 +935,11 @@ class ConversationFacts:
             self.first_response = next(
                 (m for m in live if ctx.is_human_outbound(m) and m["created_at"] >= self.reference),
                 None)
-        self.frt_us = (us_of(self.first_response["created_at"] - self.reference)
+        # in the channel's business hours (business-hours.md); calendar time beside it
+        self.frt_calendar_us = (us_of(self.first_response["created_at"] - self.reference)
+                                if self.first_response is not None else None)
+        self.frt_us = (ctx.business_hours.business_us(ctx.channel_of(conv_id), self.reference,
+                                                      self.first_response["created_at"])
                        if self.first_response is not None else None)
 
         # first resolution and Resolution Time

@@ -12,6 +12,11 @@ import PostgresLibPQ
 /// kind (human replies) and a topic's name (topic cells). A staged agent whose kind differs from
 /// the stored one (or that is new) touches the conversations it wrote in; a staged topic whose
 /// name differs (or that is new) touches the conversations it is applied to.
+///
+/// A business_hours record (a schedule of a channel from valid_from on) touches the conversations
+/// of its channel whose response reference lies between its valid_from and the channel's next
+/// stored valid_from (those it governs, before and after the upsert), and drops the schedule's
+/// calendar (facts.business_calendar), which the refresh builds again from the stored record.
 final class FactMaintenance {
     private let connection: Connection
     private var isPrepared = false
@@ -127,6 +132,23 @@ final class FactMaintenance {
             inner join inbox.messages as m
                 on m.agent_id = c.agent_id
                and m.agent_id is not null
+            """,
+        ],
+        "business_hours": [
+            """
+            insert into touched_conversations (conversation_id)
+            select fc.conversation_id
+            from (select distinct channel_id, valid_from from stage_business_hours) as s
+            inner join facts.conversations as fc
+                on fc.channel_id = s.channel_id
+               and fc.response_reference_at >= s.valid_from
+            where fc.response_reference_at < coalesce(
+                (select min(b.valid_from) from inbox.business_hours as b
+                 where b.channel_id = s.channel_id and b.valid_from > s.valid_from), 'infinity')
+            """,
+            """
+            select facts.forget_business_calendars(array_agg(s.channel_id), array_agg(s.valid_from))
+            from (select distinct channel_id, valid_from from stage_business_hours) as s
             """,
         ],
         "topics": [
