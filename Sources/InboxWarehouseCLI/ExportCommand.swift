@@ -10,9 +10,11 @@ extension InboxWarehouseCommand {
                 Types: \(ExportType.all.map(\.slug).joined(separator: ", ")).
 
                 The range is inclusive dates read in --tz (R = [from 00:00, to+1 day 00:00)), or \
-                RFC 3339 timestamps (R = [from, to)). Every timestamp is written in --tz. The file \
-                is written under a temporary name and renamed when complete, with FILE.manifest.json \
-                beside it.
+                RFC 3339 timestamps (R = [from, to)). Every timestamp is written in --tz. A regular \
+                file is written under a temporary name and renamed when complete, with \
+                FILE.manifest.json beside it. Standard output (-, /dev/stdout, /dev/fd/N), \
+                character devices (/dev/null) and FIFOs are written in place, with no manifest: \
+                they are never replaced by a file.
 
                 Examples:
                   inbox-warehouse export resolved-conversations --from 2026-03-01 --to 2026-03-31 --tz Europe/Paris --output resolved.csv
@@ -66,7 +68,7 @@ extension InboxWarehouseCommand {
         @Option(name: .customLong("retention-months"), help: "Data older than this many months before --as-of is not exportable.")
         var retentionMonths = 18
 
-        @Option(help: ArgumentHelp("The output file, or - for standard output.", valueName: "file"))
+        @Option(help: ArgumentHelp("The output file, or - for standard output. Devices, FIFOs and /dev/stdout, /dev/stderr, /dev/fd/N are written in place, without a manifest.", valueName: "file"))
         var output: String?
 
         @Option(name: .customLong("output-dir"), help: ArgumentHelp("With --all: the directory for <type>.csv files.", valueName: "dir"))
@@ -86,7 +88,9 @@ extension InboxWarehouseCommand {
                 }
                 if output == nil { throw ValidationError("name the output with --output FILE (or - for standard output)") }
             }
-            if json && output == "-" { throw ValidationError("--json prints on standard output: it cannot be combined with --output -") }
+            if json, let output, output == "-" || OutputTarget.standardStreamDescriptor(output) == 1 {
+                throw ValidationError("--json prints on standard output: it cannot be combined with --output \(output)")
+            }
             if HeaderLocale(rawValue: headerLocale) == nil { throw ValidationError("--header-locale must be en or fr") }
             if let from, RangeBound(from) == nil { throw ValidationError("--from \"\(from)\" is not a date (YYYY-MM-DD) or an RFC 3339 timestamp") }
             if let to, RangeBound(to) == nil { throw ValidationError("--to \"\(to)\" is not a date (YYYY-MM-DD) or an RFC 3339 timestamp") }

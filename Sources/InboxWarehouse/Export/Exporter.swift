@@ -233,19 +233,27 @@ public final class Exporter {
                   request.isScheduled ? "true" : "false"])
     }
 
-    /// Writes one export to `path` (`-` for standard output). Returns its manifest (nil for stdout).
+    /// Writes one export to `path`: a regular file (atomically, manifest beside it), or in place
+    /// to `-` (standard output), a standard-stream path, a character device or a FIFO. Returns the
+    /// manifest (nil when written in place: no manifest is written beside a device).
     @discardableResult
     public func export(_ request: ExportRequest, to path: String) throws -> ExportManifest? {
+        let target = try OutputTarget(path: path)
         let parameters = try validate(request)
         try begin(request, parameters)
         defer { _ = try? connection.execute("rollback") }
-        if path == "-" {
-            let sink = try OutputFile(standardOutput: ())
-            _ = try write(request, into: sink)
-            try sink.finish()
+        guard case .file(let filePath) = target else {
+            let sink = try AtomicOutputFile(target)
+            do {
+                _ = try write(request, into: sink)
+                try sink.finish()
+            } catch {
+                sink.discard()
+                throw error
+            }
             return nil
         }
-        return try writeFile(request, parameters, path: path)
+        return try writeFile(request, parameters, path: filePath)
     }
 
     /// Writes every export type into `directory` as `<slug>.csv`, all from one snapshot.
@@ -266,7 +274,7 @@ public final class Exporter {
 
     private func writeFile(_ request: ExportRequest, _ parameters: ResolvedParameters, path: String) throws -> ExportManifest {
         let started = Date()
-        let file = try OutputFile(finalPath: path)
+        let file = try AtomicOutputFile(finalPath: path)
         do {
             let rows = try write(request, into: file)
             try file.complete()
@@ -302,7 +310,7 @@ public final class Exporter {
     }
 
     /// Header line, then the COPY stream. Returns the number of data rows.
-    private func write(_ request: ExportRequest, into sink: OutputFile) throws -> Int {
+    private func write(_ request: ExportRequest, into sink: AtomicOutputFile) throws -> Int {
         if request.includeBOM { try sink.write([0xEF, 0xBB, 0xBF]) }
         try sink.write(Array(csvLine(request.type.headers(locale: request.headerLocale)).utf8))
         let view = try connection.escapeIdentifier(request.type.view)
@@ -323,11 +331,11 @@ public final class Exporter {
     }
 
     /// Writes the manifest to its temporary file, complete and synced; the caller commits it.
-    private func writeManifest(_ manifest: ExportManifest, besides path: String) throws -> OutputFile {
+    private func writeManifest(_ manifest: ExportManifest, besides path: String) throws -> AtomicOutputFile {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let data = try encoder.encode(manifest) + Data("\n".utf8)
-        let file = try OutputFile(finalPath: path + ".manifest.json")
+        let file = try AtomicOutputFile(finalPath: path + OutputTarget.manifestSuffix)
         do {
             try file.write(Array(data))
             try file.complete()
@@ -367,156 +375,4 @@ func isoTimestamp(_ date: Date) -> String {
     let formatter = ISO8601DateFormatter()
     formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
     return formatter.string(from: date)
-}
-
-/// A file written under a temporary name in the same directory and renamed into place by
-/// `finish()`, so the final name only ever shows a complete file. Hashes and counts as it goes.
-final class OutputFile {
-    private let descriptor: Int32
-    private let finalPath: String?
-    private let temporaryPath: String?
-    private var buffer: [UInt8] = []
-    private(set) var bytesWritten: Int64 = 0
-    // Full blocks are hashed and written on a serial queue while libpq receives the next rows;
-    // at most `maximumBlocksInFlight` blocks wait, so memory stays constant.
-    private let writer = BlockWriter()
-    private let queue = DispatchQueue(label: "inbox-warehouse.export.writer")
-    private let blocksInFlight = DispatchSemaphore(value: OutputFile.maximumBlocksInFlight)
-    private static let maximumBlocksInFlight = 4
-    private(set) var sha256 = ""
-    private static let bufferSize = 256 * 1024
-
-    init(finalPath: String) throws {
-        let url = URL(fileURLWithPath: finalPath)
-        let directory = url.deletingLastPathComponent().path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw WarehouseError.io("\(directory): no such directory")
-        }
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).partial").path
-        let opened = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        guard opened >= 0 else {
-            throw WarehouseError.io("cannot create \(temporary): \(String(cString: strerror(errno)))")
-        }
-        descriptor = opened
-        self.finalPath = finalPath
-        temporaryPath = temporary
-        buffer.reserveCapacity(Self.bufferSize)
-    }
-
-    init(standardOutput: ()) throws {
-        descriptor = 1
-        finalPath = nil
-        temporaryPath = nil
-    }
-
-    func write<Bytes: Sequence>(_ bytes: Bytes) throws where Bytes.Element == UInt8 {
-        buffer.append(contentsOf: bytes)
-        if buffer.count >= Self.bufferSize { try flush() }
-    }
-
-    func write(_ chunk: UnsafeRawBufferPointer) throws {
-        buffer.append(contentsOf: chunk)
-        if buffer.count >= Self.bufferSize { try flush() }
-    }
-
-    private func flush() throws {
-        guard !buffer.isEmpty else { return }
-        if let failure = writer.failure { throw failure }
-        let block = UncheckedSendable(buffer)
-        buffer = []
-        buffer.reserveCapacity(Self.bufferSize)
-        bytesWritten += Int64(block.value.count)
-        blocksInFlight.wait()
-        let descriptor = descriptor, writer = writer, name = finalPath ?? "standard output", slots = blocksInFlight
-        queue.async {
-            writer.write(block.value, to: descriptor, name: name)
-            slots.signal()
-        }
-    }
-
-    /// Waits until every block handed to the queue is written; throws the first write error.
-    private func drain() throws {
-        queue.sync {}
-        if let failure = writer.failure { throw failure }
-    }
-
-    /// Flushes, syncs and renames the file into place.
-    func finish() throws {
-        try complete()
-        try commit()
-    }
-
-    /// Flushes and syncs the temporary file (its hash is then known); does not rename it.
-    func complete() throws {
-        try flush()
-        try drain()
-        sha256 = writer.finalize()
-        guard let finalPath, temporaryPath != nil else { return }
-        if fsync(descriptor) != 0 {
-            let message = String(cString: strerror(errno))
-            discard()
-            throw WarehouseError.io("writing \(finalPath) failed: \(message)")
-        }
-    }
-
-    /// Renames the completed temporary file into place.
-    func commit() throws {
-        guard let finalPath, let temporaryPath else { return }
-        closeDescriptor()
-        if rename(temporaryPath, finalPath) != 0 {
-            let message = String(cString: strerror(errno))
-            unlink(temporaryPath)
-            throw WarehouseError.io("cannot move the export into \(finalPath): \(message)")
-        }
-    }
-
-    private var isClosed = false
-
-    /// Closes the descriptor once (a second close could close a descriptor opened meanwhile).
-    private func closeDescriptor() {
-        guard !isClosed, temporaryPath != nil else { return }
-        isClosed = true
-        close(descriptor)
-    }
-
-    /// Removes the partial file.
-    func discard() {
-        queue.sync {}  // no block may still be writing to the descriptor
-        guard let temporaryPath else { return }
-        closeDescriptor()
-        unlink(temporaryPath)
-    }
-}
-
-/// Hashes and writes blocks; used only from OutputFile's serial queue, except `failure`.
-private final class BlockWriter: @unchecked Sendable {
-    private var hasher = SHA256()
-    private let lock = NSLock()
-    private var firstFailure: Error?
-
-    var failure: Error? { lock.withLock { firstFailure } }
-
-    func write(_ block: [UInt8], to descriptor: Int32, name: String) {
-        guard failure == nil else { return }
-        block.withUnsafeBytes { bytes in
-            hasher.update(bufferPointer: bytes)
-            var offset = 0
-            while offset < bytes.count {
-                let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    let error = WarehouseError.io("writing \(name) failed: \(String(cString: strerror(errno)))")
-                    lock.withLock { if firstFailure == nil { firstFailure = error } }
-                    return
-                }
-                offset += written
-            }
-        }
-    }
-
-    func finalize() -> String {
-        hasher.finalize().map { String(format: "%02x", $0) }.joined()
-    }
 }

@@ -267,7 +267,8 @@ public final class JobRunner {
         } catch {
             failure = error
         }
-        let filePath = path == "-" ? nil : URL(fileURLWithPath: path).standardizedFileURL.path
+        // A file's path; nothing for an output written in place (standard output, a device).
+        let filePath = manifest == nil ? nil : URL(fileURLWithPath: path).standardizedFileURL.path
         let payload = try store.finish(jobID, succeeded: failure == nil, filePath: failure == nil ? filePath : nil,
                                        manifest: manifest, error: failure.map(describe))
         announce(jobID, payload: payload)

