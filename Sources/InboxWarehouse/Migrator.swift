@@ -185,6 +185,9 @@ public struct Migrator {
                         grant usage on schema export to inbox_warehouse_reader;
                         grant select on all tables in schema export to inbox_warehouse_reader;
                         grant execute on all functions in schema export to inbox_warehouse_reader;
+                        -- Exports read as the reader (Exporter.takeReaderRole): a view added to
+                        -- the schema later by this role is readable by it too.
+                        alter default privileges in schema export grant select on tables to inbox_warehouse_reader;
                     end if;
                 end
                 $$;

@@ -88,6 +88,61 @@ struct ExportPathSafetyTests {
         let help = try TestSupport.runCLI(["export", "--help"])
         #expect(help.standardOutput.contains("written in place"), "\(help.standardOutput)")
     }
+
+    // MARK: Break 6: exports read as the least-privilege reader role
+
+    /// Replaces the 9-column `export.tags` view by `select <expression>, '' ...` (readable by the
+    /// reader, as the migrator makes every export view).
+    static func replaceTagsView(_ connection: Connection, firstColumns: [String]) throws {
+        let filler = (firstColumns.count..<9).map { "null::text as c\($0)" }
+        try connection.execute("drop view export.tags")
+        try connection.execute("create view export.tags as select \((firstColumns + filler).joined(separator: ", "))")
+        try connection.execute("grant select on export.tags to inbox_warehouse_reader")
+    }
+
+    @Test("an export reads as inbox_warehouse_reader, and a write attempted from inside an export fails")
+    func exportsRunAsReader() throws {
+        let (connection, url, _, _) = try Self.parisTeams()
+        let environment = ["DATABASE_URL": url]
+        let arguments = ["export", "tags", "--from", "2026-03-28", "--to", "2026-03-30", "--as-of", "2026-04-02T12:00:00Z", "--quiet"]
+        let directory = try TestSupport.temporaryDirectory()
+        chmod(directory.path, 0o777)  // the server (user postgres) may write here if it is allowed to
+
+        // 1. Who reads: the view reports the role in effect.
+        try Self.replaceTagsView(connection, firstColumns: ["current_user::text as c0", "session_user::text as c1"])
+        let who = directory.appendingPathComponent("who.csv").path
+        let result = try TestSupport.runCLI(arguments + ["--output", who], environment: environment)
+        #expect(result.status == 0, "\(result.standardError)")
+        let rows = try String(contentsOfFile: who, encoding: .utf8).split(separator: "\n")
+        let sessionUser = try #require(try connection.execute("select session_user::text").scalar)
+        #expect(rows.count == 2 && rows[1] == "inbox_warehouse_reader,\(sessionUser),,,,,,,", "\(rows)")
+
+        // 2. A write from inside an export: a view whose function writes a server file with COPY
+        // (allowed in a read-only transaction, but only to superusers and pg_write_server_files).
+        let probe = directory.appendingPathComponent("written-by-export").path
+        try connection.executeScript("""
+            create function public.iw_write_probe(path text) returns text language plpgsql volatile as $$
+            begin
+                execute format('copy (select %L) to %L', 'written from inside an export', path);
+                return 'wrote';
+            end
+            $$;
+            """)
+        try Self.replaceTagsView(connection, firstColumns: ["public.iw_write_probe(\(try connection.escapeLiteral(probe))) as c0"])
+        let output = directory.appendingPathComponent("tags.csv").path
+        let write = try TestSupport.runCLI(arguments + ["--output", output], environment: environment)
+        #expect(write.status == 1, "\(write.standardError)")
+        #expect(write.standardError.contains("SQLSTATE 42501"), "\(write.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: probe), "the export wrote a file on the server")
+        #expect(!FileManager.default.fileExists(atPath: output))
+
+        // The library says which role the transaction used.
+        let exporter = Exporter(connection: connection, schemaVersion: 1)
+        try Self.replaceTagsView(connection, firstColumns: ["current_user::text as c0"])
+        let request = try #require(try GoldenCase.all().first { $0.name == "utc" }).request(ExportType.named("tags")!)
+        try exporter.export(request, to: directory.appendingPathComponent("lib.csv").path)
+        #expect(exporter.runsAsReader)
+    }
 }
 
 /// Reads a FIFO (or a descriptor) to its end on a thread of its own.

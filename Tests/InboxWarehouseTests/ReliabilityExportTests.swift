@@ -15,6 +15,8 @@ enum SlowView {
         try connection.execute("create table if not exists public.iw_delay (after_rows bigint not null, seconds float8 not null)")
         try connection.execute("delete from public.iw_delay")
         try connection.execute("insert into public.iw_delay values ($1, $2)", [String(afterRows), String(seconds)])
+        // Exports read as the reader role: it must see the gate's setting.
+        try connection.execute("grant select on public.iw_delay to inbox_warehouse_reader")
         try connection.executeScript("""
             create or replace function public.iw_gate() returns boolean language plpgsql volatile as $$
             declare

@@ -213,7 +213,8 @@ public final class Exporter {
     }
 
     /// Pins the session settings that change output bytes, then opens one consistent read-only
-    /// snapshot and sets the export parameters in it.
+    /// snapshot, takes the least-privilege reader role for it when the session may, and sets the
+    /// export parameters in it. Rolls back what it began if any step fails.
     private func begin(_ request: ExportRequest, _ parameters: ResolvedParameters) throws {
         try connection.execute("set DateStyle = 'ISO, YMD'")
         try connection.execute("set IntervalStyle = 'postgres'")
@@ -223,14 +224,43 @@ public final class Exporter {
         // JIT compilation costs seconds on these analytical plans and saves little: off.
         try connection.execute("set jit = off")
         try connection.execute("begin isolation level repeatable read, read only")
-        try connection.execute("""
-            select export.set_parameters(
-                range_start => $1::timestamptz, range_end => $2::timestamptz, time_zone => $3::text,
-                channel_ids => $4::text[], as_of => $5::timestamptz, content_policy => $6::text,
-                is_scheduled => $7::boolean)
-            """, [parameters.rangeStart, parameters.rangeEnd, parameters.timeZone,
-                  postgresTextArray(parameters.channelIDs), parameters.asOf, request.contentPolicy.rawValue,
-                  request.isScheduled ? "true" : "false"])
+        do {
+            try takeReaderRole()
+            try connection.execute("""
+                select export.set_parameters(
+                    range_start => $1::timestamptz, range_end => $2::timestamptz, time_zone => $3::text,
+                    channel_ids => $4::text[], as_of => $5::timestamptz, content_policy => $6::text,
+                    is_scheduled => $7::boolean)
+                """, [parameters.rangeStart, parameters.rangeEnd, parameters.timeZone,
+                      postgresTextArray(parameters.channelIDs), parameters.asOf, request.contentPolicy.rawValue,
+                      request.isScheduled ? "true" : "false"])
+        } catch {
+            _ = try? connection.execute("rollback")
+            throw error
+        }
+    }
+
+    /// The role every export reads as (migration 0002): SELECT on the data and the export views,
+    /// EXECUTE on the export functions, nothing that writes.
+    public static let readerRole = "inbox_warehouse_reader"
+
+    /// Whether the current export transaction runs as `readerRole`.
+    public private(set) var runsAsReader = false
+
+    /// `SET LOCAL ROLE inbox_warehouse_reader` when the role exists and the session may take it
+    /// (a superuser, the owner that created it, or a login role granted it). Otherwise the export
+    /// keeps the session's own rights, still in a read-only transaction (docs/index.md).
+    private func takeReaderRole() throws {
+        // PostgreSQL 16 separates the right to SET a role from membership in it.
+        let privilege = connection.serverVersion >= 160000 ? "SET" : "MEMBER"
+        let mayTake = try connection.execute("""
+            select coalesce(bool_or(pg_has_role(r.oid, $2)), false)
+            from pg_roles r where r.rolname = $1
+            """, [Self.readerRole, privilege]).scalar == "t"
+        runsAsReader = mayTake
+        if mayTake {
+            try connection.execute("set local role \(try connection.escapeIdentifier(Self.readerRole))")
+        }
     }
 
     /// Writes one export to `path`: a regular file (atomically, manifest beside it), or in place
