@@ -143,6 +143,46 @@ struct ExportPathSafetyTests {
         try exporter.export(request, to: directory.appendingPathComponent("lib.csv").path)
         #expect(exporter.runsAsReader)
     }
+
+    // MARK: Break 7: one webhook delivery id per distinct event
+
+    @Test("a job that fails and then succeeds sends two deliveries with distinct ids; a retried POST keeps its id")
+    func webhookDeliveryIDs() throws {
+        let (_, url) = try SchedulingTests.loadedDatabase()
+        let destination = try TestSupport.temporaryDirectory()
+        let now = "2026-03-30T12:00:00+02:00"
+        let secret = "s3cret-\(UUID().uuidString)"
+        // The failure event is accepted at once; the success event's first POST gets a 503.
+        let server = try SchedulingWebhookServer(statuses: [200, 503, 200])
+        defer { server.stop() }
+        let environment = ["DATABASE_URL": url, "INBOX_WAREHOUSE_WEBHOOK_SECRET": secret]
+        let add = try TestSupport.runCLI(["schedule", "add", "--name", "hooked", "--type", "messages", "--frequency", "daily",
+                                          "--tz", "Europe/Paris", "--destination", destination.path, "--start", "2026-03-29", "--now", now],
+                                         environment: environment)
+        try #require(add.status == 0, "\(add.standardError)")
+        let runDue = ["schedule", "run-due", "--now", now, "--webhook-url", server.url, "--retry-delay", "0.05", "--quiet"]
+
+        // 1. The job fails: its type folder cannot be created (a file is in the way).
+        let blocker = destination.appendingPathComponent("messages")
+        try Data("in the way\n".utf8).write(to: blocker)
+        let failed = try TestSupport.runCLI(runDue, environment: environment)
+        #expect(failed.status == 1, "\(failed.standardError)")
+        // 2. The next run retries the job, which succeeds.
+        try FileManager.default.removeItem(at: blocker)
+        let succeeded = try TestSupport.runCLI(runDue, environment: environment)
+        #expect(succeeded.status == 0, "\(succeeded.standardError)")
+
+        let requests = server.requests
+        try #require(requests.count == 3, "\(requests.map(\.headers))")
+        let ids = requests.map { $0.headers["x-inbox-warehouse-delivery"] ?? "" }
+        let attempts = requests.map { $0.headers["x-inbox-warehouse-attempt"] ?? "" }
+        let states = try requests.map { try #require(try JSONSerialization.jsonObject(with: $0.body) as? [String: Any])["state"] as? String }
+        #expect(states == ["failed", "succeeded", "succeeded"])
+        #expect(ids[0] != ids[1], "the failure and the success share the delivery id \(ids[0])")
+        #expect(ids[1] == ids[2], "a retried POST must keep its delivery id: \(ids)")
+        #expect(attempts == ["1", "1", "2"])
+        #expect(ids.allSatisfy { !$0.isEmpty })
+    }
 }
 
 /// Reads a FIFO (or a descriptor) to its end on a thread of its own.

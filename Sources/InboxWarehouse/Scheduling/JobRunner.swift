@@ -172,7 +172,7 @@ public final class JobRunner {
         } else {
             log("job \(jobID): \(manifest?.rows ?? 0) rows -> \(filePath ?? "")")
         }
-        announce(jobID, payload: payload)
+        announce(jobID, run: attempts + 1, state: failure == nil ? .succeeded : .failed, payload: payload)
         return JobOutcome(jobID: jobID, scheduleName: schedule.name, exportType: schedule.exportType, period: period,
                           state: failure == nil ? .succeeded : .failed, filePath: filePath, rows: manifest?.rows, error: failure)
     }
@@ -271,7 +271,7 @@ public final class JobRunner {
         let filePath = manifest == nil ? nil : URL(fileURLWithPath: path).standardizedFileURL.path
         let payload = try store.finish(jobID, succeeded: failure == nil, filePath: failure == nil ? filePath : nil,
                                        manifest: manifest, error: failure.map(describe))
-        announce(jobID, payload: payload)
+        announce(jobID, run: 1, state: failure == nil ? .succeeded : .failed, payload: payload)
         if let failure { throw failure }
         guard let job = try store.job(jobID) else { throw WarehouseError.schema("job \(jobID) vanished") }
         return (job, manifest)
@@ -279,12 +279,20 @@ public final class JobRunner {
 
     // MARK: Notification
 
+    /// The webhook delivery id of one finished run of a job: `job-<id>-run-<n>-<state>`. Each
+    /// distinct event (a job's run ending in a state) has its own id; the retries of one event's
+    /// POST keep it, with `X-Inbox-Warehouse-Attempt` counting up.
+    static func deliveryID(jobID: Int64, run: Int, state: JobState) -> String {
+        "job-\(jobID)-run-\(run)-\(state.rawValue)"
+    }
+
     /// Posts the payload to the webhook, if any, and records how that went on the job. A webhook
     /// failure never changes the job's state.
-    private func announce(_ jobID: Int64, payload: String) {
+    private func announce(_ jobID: Int64, run: Int, state: JobState, payload: String) {
         guard let webhook = options.webhook else { return }
         let store = self.store
-        let outcome = WebhookSender(settings: webhook).send(Data(payload.utf8), deliveryID: "job-\(jobID)") { attempt, reason in
+        let deliveryID = Self.deliveryID(jobID: jobID, run: run, state: state)
+        let outcome = WebhookSender(settings: webhook).send(Data(payload.utf8), deliveryID: deliveryID) { attempt, reason in
             try? store.record(jobID, event: "webhook_failed", message: "attempt \(attempt): \(reason)")
         }
         _ = try? connection.execute("""
