@@ -183,6 +183,105 @@ struct ExportPathSafetyTests {
         #expect(attempts == ["1", "1", "2"])
         #expect(ids.allSatisfy { !$0.isEmpty })
     }
+
+    // MARK: Smaller ones: file modes, name lengths, --output-dir on a file
+
+    static func mode(_ path: String) -> mode_t? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        return status.st_mode & 0o7777
+    }
+
+    @Test("exports and manifests are 0640, whatever the umask; the partial file is 0600 while written")
+    func exportFileModes() throws {
+        let (_, url, _, _) = try Self.parisTeams()
+        let directory = try TestSupport.temporaryDirectory()
+        let output = directory.appendingPathComponent("teams.csv").path
+        let result = try TestSupport.runCLI(Self.parisTeamsArguments + ["--output", output], environment: ["DATABASE_URL": url])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(Self.mode(output) == 0o640)
+        #expect(Self.mode(output + ".manifest.json") == 0o640)
+
+        // While it is written, the file is private.
+        let file = try AtomicOutputFile(finalPath: directory.appendingPathComponent("private.csv").path)
+        let partial = try #require(directoryListing(directory).first { $0.hasSuffix(".partial") })
+        #expect(Self.mode(directory.appendingPathComponent(partial).path) == 0o600)
+        file.discard()
+        #expect(!directoryListing(directory).contains(partial))
+    }
+
+    @Test("SFTP staging: the export and the batch file wait in 0700 directories that are removed afterwards")
+    func sftpStagingIsPrivate() throws {
+        let (_, url) = try SchedulingTests.loadedDatabase()
+        let work = try TestSupport.temporaryDirectory()
+        let log = work.appendingPathComponent("sftp.log").path
+        // A stand-in for sftp: records the mode of every local file it is asked to put, of the
+        // batch file and of their directories, then succeeds.
+        let program = work.appendingPathComponent("fake-sftp").path
+        try """
+            #!/bin/sh
+            batch="$2"
+            stat -c '%a batch-dir' "$(dirname "$batch")" >> '\(log)'
+            stat -c '%a batch' "$batch" >> '\(log)'
+            grep '^put ' "$batch" | sed -e 's/^put "\\([^"]*\\)".*/\\1/' | while read -r file; do
+                stat -c '%a staging-dir' "$(dirname "$file")" >> '\(log)'
+                stat -c '%a staged' "$file" >> '\(log)'
+                echo "$(dirname "$file")" >> '\(log).dirs'
+                echo "$(dirname "$batch")" >> '\(log).dirs'
+            done
+            exit 0
+            """.write(toFile: program, atomically: true, encoding: .utf8)
+        chmod(program, 0o755)
+        let now = "2026-03-30T12:00:00+02:00"
+        let environment = ["DATABASE_URL": url, "INBOX_WAREHOUSE_SFTP_PROGRAM": program]
+        let add = try TestSupport.runCLI(["schedule", "add", "--name", "to-sftp", "--type", "messages", "--frequency", "daily",
+                                          "--tz", "Europe/Paris", "--destination", "sftp://exports@127.0.0.1/~/incoming",
+                                          "--start", "2026-03-29", "--now", now], environment: environment)
+        try #require(add.status == 0, "\(add.standardError)")
+        let run = try TestSupport.runCLI(["schedule", "run-due", "--now", now, "--quiet"], environment: environment)
+        #expect(run.status == 0, "\(run.standardError)")
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(lines.filter { $0.hasSuffix("-dir") }.allSatisfy { $0.hasPrefix("700 ") }, "\(lines)")
+        #expect(lines.contains("600 batch"), "\(lines)")
+        #expect(lines.filter { $0.hasSuffix("staged") }.count == 2, "\(lines)")  // the CSV and its manifest
+        #expect(lines.filter { $0.hasSuffix("staged") }.allSatisfy { $0.hasPrefix("640 ") || $0.hasPrefix("600 ") }, "\(lines)")
+        let directories = Set(try String(contentsOfFile: log + ".dirs", encoding: .utf8).split(separator: "\n").map(String.init))
+        #expect(directories.count == 2)
+        for directory in directories {
+            #expect(!FileManager.default.fileExists(atPath: directory), "\(directory) was left behind")
+        }
+    }
+
+    @Test("a 240-byte --output name works (the temporary name stays within 255 bytes); one whose manifest cannot fit is a clear error")
+    func longOutputNames() throws {
+        let (_, url, _, expected) = try Self.parisTeams()
+        let directory = try TestSupport.temporaryDirectory()
+        let name = String(repeating: "é", count: 118) + ".csv"  // 240 bytes in UTF-8
+        #expect(name.utf8.count == 240)
+        let output = directory.appendingPathComponent(name).path
+        let result = try TestSupport.runCLI(Self.parisTeamsArguments + ["--output", output], environment: ["DATABASE_URL": url])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(FileManager.default.contents(atPath: output) == expected)
+        #expect(FileManager.default.fileExists(atPath: output + ".manifest.json"))
+
+        let tooLong = directory.appendingPathComponent(String(repeating: "x", count: 246) + ".csv").path  // 250 bytes
+        let refused = try TestSupport.runCLI(Self.parisTeamsArguments + ["--output", tooLong], environment: ["DATABASE_URL": url])
+        #expect(refused.status == 1)
+        #expect(refused.standardError.hasPrefix("inbox-warehouse: error: the output file name is 250 bytes long"), "\(refused.standardError)")
+        #expect(directoryListing(directory) == [name, name + ".manifest.json"])
+    }
+
+    @Test("--output-dir naming an existing file is a one-line error, not a Foundation error dump")
+    func outputDirectoryOnAFile() throws {
+        let (_, url, _, _) = try Self.parisTeams()
+        let file = try TestSupport.temporaryDirectory().appendingPathComponent("a-file")
+        try Data("x\n".utf8).write(to: file)
+        let result = try TestSupport.runCLI(["export", "--all", "--from", "2026-03-28", "--to", "2026-03-30", "--as-of", "2026-04-02T12:00:00Z",
+                                             "--output-dir", file.path], environment: ["DATABASE_URL": url])
+        #expect(result.status == 1)
+        #expect(result.standardError == "inbox-warehouse: error: --output-dir \(file.path) exists and is not a directory\n", "\(result.standardError)")
+        #expect(FileManager.default.contents(atPath: file.path) == Data("x\n".utf8))
+    }
 }
 
 /// Reads a FIFO (or a descriptor) to its end on a thread of its own.

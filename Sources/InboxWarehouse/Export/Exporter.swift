@@ -290,7 +290,7 @@ public final class Exporter {
     public func exportAll(_ template: ExportRequest, directory: String) throws -> [ExportManifest] {
         var manifests: [ExportManifest] = []
         let parameters = try validate(template)
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try makeDirectory(atPath: directory, what: "--output-dir")
         try begin(template, parameters)
         defer { _ = try? connection.execute("rollback") }
         for type in ExportType.all {

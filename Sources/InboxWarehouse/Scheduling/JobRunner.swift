@@ -204,19 +204,15 @@ public final class JobRunner {
         switch try Destination(parsing: schedule.destination) {
         case .directory(let directory):
             let folder = URL(fileURLWithPath: directory).appendingPathComponent(slug, isDirectory: true)
-            do {
-                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            } catch {
-                throw WarehouseError.io("cannot create \(folder.path): \(error.localizedDescription)")
-            }
+            try makeDirectory(atPath: folder.path, what: "the destination folder")
             let path = folder.appendingPathComponent(fileName).path
             try connection.execute("update warehouse.export_jobs set delivery_attempts = delivery_attempts + 1 where job_id = $1", [String(jobID)])
             guard let manifest = try exporter.export(request, to: path) else { throw WarehouseError.io("no manifest for \(path)") }
             return (path, manifest)
         case .sftp(let location):
-            let staging = FileManager.default.temporaryDirectory.appendingPathComponent("inbox-warehouse-job-\(jobID)-\(UUID().uuidString)", isDirectory: true)
-            try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(at: staging) }
+            // Staged in a directory only this user may enter, removed whatever happens.
+            let staging = try PrivateTemporaryDirectory(prefix: "inbox-warehouse-job-\(jobID)")
+            defer { staging.remove() }
             let path = staging.appendingPathComponent(fileName).path
             guard let manifest = try exporter.export(request, to: path) else { throw WarehouseError.io("no manifest for \(path)") }
             let uploader = SFTPUploader(settings: options.sftp)
