@@ -88,25 +88,17 @@ extension InboxWarehouseCommand {
                 let (first, report) = try connection.connectMigrated()
                 first.close()
                 let stop = StopSignal()
-                let queue = DispatchQueue(label: "inbox-warehouse.scheduler.signals")
-                var sources: [DispatchSourceSignal] = []
-                for signalNumber in [SIGINT, SIGTERM] {
-                    signal(signalNumber, SIG_IGN)
-                    let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
-                    source.setEventHandler {
-                        printStatus("inbox-warehouse scheduler: stopping (finishing the job in progress)")
-                        stop.stop()
-                    }
-                    source.resume()
-                    sources.append(source)
-                }
-                defer { sources.forEach { $0.cancel() } }
                 let quiet = self.quiet
-                if !quiet { printStatus("inbox-warehouse scheduler: running every \(interval) s as \(options.runnerName)") }
-                Scheduler(interval: interval, options: options, schemaVersion: report.schemaVersion)
-                    .run(stop: stop, connect: { try connection.connectMigrated().0 }, log: { message in
-                        if !quiet || message.contains("failed") || message.hasPrefix("scheduler:") { printStatus(message) }
-                    })
+                handlingInterrupts({ _ in
+                    printStatus("inbox-warehouse scheduler: stopping (finishing the job in progress)")
+                    stop.stop()
+                }) {
+                    if !quiet { printStatus("inbox-warehouse scheduler: running every \(interval) s as \(options.runnerName)") }
+                    Scheduler(interval: interval, options: options, schemaVersion: report.schemaVersion)
+                        .run(stop: stop, connect: { try connection.connectMigrated().0 }, log: { message in
+                            if !quiet || message.contains("failed") || message.hasPrefix("scheduler:") { printStatus(message) }
+                        })
+                }
                 if !quiet { printStatus("inbox-warehouse scheduler: stopped") }
             }
         }

@@ -12,12 +12,12 @@ import Glibc
 @Suite("Export path safety (reliability, second pass)")
 struct ExportPathSafetyTests {
     /// The hand-checked teams export of the golden `paris` case, and a database holding its log.
-    static func parisTeams() throws -> (connection: Connection, url: String, request: ExportRequest, expected: Data) {
+    static func parisTeams() throws -> (connection: Connection, url: String, parameters: ExportParameters, expected: Data) {
         let (connection, url) = try TestSupport.freshDatabase()
         #expect(try Loader(connection: connection).load([.file(ExportTests.goldenLog)]).rejected == 0)
         let golden = try #require(try GoldenCase.all().first { $0.name == "paris" })
         let expected = try Data(contentsOf: TestSupport.fixture("golden/expected/paris/teams.csv"))
-        return (connection, url, golden.request(ExportType.named("teams")!), expected)
+        return (connection, url, golden.parameters, expected)
     }
 
     static func fileType(_ path: String) -> mode_t? {
@@ -68,11 +68,11 @@ struct ExportPathSafetyTests {
         #expect(!(try OutputTarget(path: "/dev/stdout")).hasManifest)
 
         // Through a real descriptor: a pipe this process holds, named /dev/fd/N.
-        let (connection, _, request, expected) = try Self.parisTeams()
+        let (connection, _, parameters, expected) = try Self.parisTeams()
         var ends: [Int32] = [0, 0]
         try #require(pipe(&ends) == 0)
         let reader = FIFOReader(descriptor: ends[0])
-        let manifest = try Exporter(connection: connection, schemaVersion: 1).export(request, to: "/dev/fd/\(ends[1])")
+        let manifest = try Exporter(connection: connection, schemaVersion: 1).export(ExportType.named("teams")!, parameters, to: "/dev/fd/\(ends[1])")
         close(ends[1])
         #expect(manifest == nil)
         #expect(reader.wait(timeout: 30) == expected)
@@ -139,8 +139,8 @@ struct ExportPathSafetyTests {
         // The library says which role the transaction used.
         let exporter = Exporter(connection: connection, schemaVersion: 1)
         try Self.replaceTagsView(connection, firstColumns: ["current_user::text as c0"])
-        let request = try #require(try GoldenCase.all().first { $0.name == "utc" }).request(ExportType.named("tags")!)
-        try exporter.export(request, to: directory.appendingPathComponent("lib.csv").path)
+        let parameters = try #require(try GoldenCase.all().first { $0.name == "utc" }).parameters
+        try exporter.export(ExportType.named("tags")!, parameters, to: directory.appendingPathComponent("lib.csv").path)
         #expect(exporter.runsAsReader)
     }
 
@@ -281,6 +281,47 @@ struct ExportPathSafetyTests {
         #expect(result.status == 1)
         #expect(result.standardError == "inbox-warehouse: error: --output-dir \(file.path) exists and is not a directory\n", "\(result.standardError)")
         #expect(FileManager.default.contents(atPath: file.path) == Data("x\n".utf8))
+    }
+
+    // MARK: One resolver for the parameters
+
+    @Test("--tz europe/paris: export, schedule add and set_parameters all resolve it to Europe/Paris, through one resolver")
+    func timeZoneResolvedOnce() throws {
+        let (connection, url, _, expected) = try Self.parisTeams()
+        let environment = ["DATABASE_URL": url]
+        let directory = try TestSupport.temporaryDirectory()
+        let output = directory.appendingPathComponent("teams.csv").path
+        var arguments = Self.parisTeamsArguments
+        arguments[arguments.firstIndex(of: "Europe/Paris")!] = "europe/paris"
+        let export = try TestSupport.runCLI(arguments + ["--output", output], environment: environment)
+        #expect(export.status == 0, "\(export.standardError)")
+        #expect(FileManager.default.contents(atPath: output) == expected, "the bytes of the hand-checked Paris export")
+        let manifest = try JSONDecoder().decode(ExportManifest.self, from: Data(contentsOf: URL(fileURLWithPath: output + ".manifest.json")))
+        #expect(manifest.parameters.timeZone == "Europe/Paris")
+
+        let add = try TestSupport.runCLI(["schedule", "add", "--name", "lower", "--type", "teams", "--frequency", "daily", "--tz", "europe/paris",
+                                          "--destination", directory.path], environment: environment)
+        #expect(add.status == 0, "\(add.standardError)")
+        #expect(try connection.execute("select time_zone from warehouse.export_schedules where name = 'lower'").scalar == "Europe/Paris")
+
+        try connection.execute("select export.set_parameters(from_date => '2026-03-28', to_date => '2026-03-30', time_zone => 'europe/paris')")
+        #expect(try connection.execute("select export.time_zone()").scalar == "Europe/Paris")
+
+        // An unknown zone: psql users and the command line get the same message, from the same code.
+        let sqlMessage: String
+        do {
+            try connection.execute("select export.set_parameters(from_date => '2026-03-28', to_date => '2026-03-30', time_zone => 'Mars/Olympus')")
+            Issue.record("set_parameters accepted Mars/Olympus")
+            return
+        } catch let error as PostgresError {
+            #expect(error.sqlState == .invalidParameterValue)
+            sqlMessage = error.message
+        }
+        arguments[arguments.firstIndex(of: "europe/paris")!] = "Mars/Olympus"
+        let refused = try TestSupport.runCLI(arguments + ["--output", output + ".2"], environment: environment)
+        #expect(refused.status == 1)
+        #expect(refused.standardError == "inbox-warehouse: error: \(sqlMessage)\n")
+        #expect(sqlMessage == "unknown time zone \"Mars/Olympus\" (use an IANA name such as Europe/Paris)")
     }
 }
 

@@ -175,3 +175,12 @@ enum TestSupport {
                              standardError: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
     }
 }
+
+/// Instants written as literals in tests (`runDue(now: "2026-03-30T12:00:00+02:00")`); a literal
+/// that is not an instant stops the test run at once.
+extension Instant: ExpressibleByStringLiteral {
+    public init(stringLiteral text: String) {
+        guard let instant = Instant(text) else { fatalError("not an instant: \(text)") }
+        self = instant
+    }
+}

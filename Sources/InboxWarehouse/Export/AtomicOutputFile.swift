@@ -186,7 +186,7 @@ final class AtomicOutputFile {
     private func flush() throws {
         guard !buffer.isEmpty else { return }
         if let failure = writer.failure { throw failure }
-        let block = UncheckedSendable(buffer)
+        let block = SendableBox(buffer)
         buffer = []
         buffer.reserveCapacity(Self.bufferSize)
         bytesWritten += Int64(block.value.count)

@@ -25,7 +25,7 @@ public struct ExportType: Sendable, Equatable {
     }
 
     /// The export whose range filters on creation time and may be omitted.
-    public var rangeIsOptional: Bool { slug == "open-conversations" }
+    public var isRangeOptional: Bool { slug == "open-conversations" }
 
     public static func named(_ slug: String) -> ExportType? {
         all.first { $0.slug == slug }
@@ -249,7 +249,8 @@ private let openConversationsOmits: Set<String> = [
     "CSAT Score", "CSAT Completed Status", "CSAT Follow Up Question", "CSAT Follow Up Answer",
 ]
 
-public enum HeaderLocale: String, Sendable, CaseIterable {
+/// The language of an export's header row.
+public enum HeaderLocale: String, Sendable, CaseIterable, Codable {
     case en
     case fr
 }
