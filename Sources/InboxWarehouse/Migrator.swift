@@ -137,7 +137,8 @@ public struct Migrator {
         for migration in migrations {
             try connection.transaction {
                 try lock(connection)
-                let recorded = try connection.execute("select checksum from warehouse.schema_migrations where version = $1", [String(migration.version)])
+                let recorded = try connection.execute("select checksum from warehouse.schema_migrations where version = $1",
+                                                      binds: [migration.version])
                 if let checksum = recorded.scalar {
                     if checksum != migration.checksum {
                         throw WarehouseError.schema("migration \(migration.name) changed after it was applied (checksum mismatch); migrations are forward-only")
@@ -146,7 +147,7 @@ public struct Migrator {
                 }
                 try connection.executeScript(migration.sql)
                 try connection.execute("insert into warehouse.schema_migrations (version, name, checksum) values ($1, $2, $3)",
-                                       [String(migration.version), migration.name, migration.checksum])
+                                       binds: [migration.version, migration.name, migration.checksum])
                 report.applied.append(migration.name)
             }
         }
@@ -195,7 +196,7 @@ public struct Migrator {
             try connection.execute("""
                 insert into warehouse.schema_objects (name, checksum) values ('export', $1)
                 on conflict (name) do update set checksum = excluded.checksum, applied_at = clock_timestamp()
-                """, [checksum])
+                """, binds: [checksum])
             return true
         }
     }

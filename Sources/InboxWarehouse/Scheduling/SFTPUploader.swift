@@ -98,7 +98,7 @@ public struct SFTPUploader: Sendable {
         let host = location.host.contains(":") ? "[\(location.host)]" : location.host
         arguments += ["--", "\(location.user)@\(host)"]
 
-        let result = try ProcessRunner.run(settings.executable, arguments)
+        let result = try ChildProcess.run(settings.executable, arguments)
         if result.status != 0 {
             throw Self.classify(status: result.status, standardError: result.standardError, destination: location.description)
         }
