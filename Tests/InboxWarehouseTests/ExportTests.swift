@@ -86,25 +86,6 @@ struct ExportTests {
         #expect(try Self.exportAll(twice) == reference)
     }
 
-    @Test("every view has as many columns as its export has headers, and psql users see descriptions")
-    func viewsMatchCatalog() throws {
-        let (connection, _) = try TestSupport.freshDatabase()
-        for type in ExportType.all {
-            let columns = try connection.execute("""
-                select a.attname, col_description(a.attrelid, a.attnum)
-                from pg_attribute a
-                where a.attrelid = ('export.' || $1)::regclass and a.attnum > 0 and not a.attisdropped
-                order by a.attnum
-                """, [type.view])
-            #expect(columns.rowCount == type.headers.count, "\(type.slug)")
-            for row in 0..<columns.rowCount {
-                #expect(columns.value(row, 1)?.isEmpty == false, "\(type.view).\(columns.value(row, 0) ?? "?") has no comment")
-            }
-            let viewComment = try connection.execute("select obj_description(('export.' || $1)::regclass, 'pg_class')", [type.view]).scalar
-            #expect(viewComment?.isEmpty == false, "\(type.view) has no comment")
-        }
-    }
-
     @Test("French headers, byte-order mark and the manifest")
     func headersBOMAndManifest() throws {
         let connection = try Self.loadedGoldenDatabase()

@@ -82,7 +82,7 @@ enum TestSupport {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     static func sqlResources() throws -> SQLResources {
-        SQLResources(directory: repositoryRoot.appendingPathComponent("sql"))
+        try SQLResources(directory: repositoryRoot.appendingPathComponent("sql"))
     }
 
     static func fixture(_ path: String) -> URL {
