@@ -336,6 +336,51 @@ struct SchedulingTests {
         #expect(recorded.webhookDeliveredAt == nil)
     }
 
+    @Test("one runner for every on-demand export: --all records a job per file; a role that may not record says so and still exports")
+    func onDemandRunnerDecides() throws {
+        let (owner, url) = try Self.loadedDatabase()
+        let parameters = ExportParameters(from: RangeBound("2026-03-29"), to: RangeBound("2026-03-29"), timeZone: "Europe/Paris",
+                                          asOf: "2026-03-30T12:00:00Z")
+        // --all through the runner: twelve files, twelve succeeded jobs naming them.
+        let directory = try TestSupport.temporaryDirectory()
+        let all = try JobRunner(connection: owner, schemaVersion: 3).run(.all(parameters, into: directory.path))
+        #expect(all.manifests.map(\.type) == ExportType.all.map(\.slug))
+        #expect(all.jobIDs.count == 12)
+        let jobs = try JobStore(connection: owner).list(limit: 12)
+        #expect(jobs.allSatisfy { $0.state == .succeeded })
+        #expect(Set(jobs.compactMap(\.filePath)) == Set(ExportType.all.map { directory.appendingPathComponent("\($0.slug).csv").path }))
+
+        // The read-only reader may not write jobs: the runner exports anyway, and says so.
+        let user = "iw_runner_\(TestServer.shared.runID)_\(UUID().uuidString.prefix(6).lowercased())"
+        try owner.execute("create role \(try owner.escapeIdentifier(user)) login in role inbox_warehouse_reader")
+        defer { _ = try? owner.execute("drop role if exists \(try owner.escapeIdentifier(user))") }
+        var components = try #require(URLComponents(string: url))
+        components.user = user
+        let reader = try Connection(conninfo: components.string!)
+        let said = LockedLines()
+        let path = directory.appendingPathComponent("as-reader.csv").path
+        let run = try JobRunner(connection: reader, schemaVersion: 3) { said.append($0) }
+            .run(.single(ExportType.named("messages")!, parameters, to: path))
+        #expect(run.jobIDs.isEmpty && !run.isRecorded)
+        #expect(said.lines == ["not recorded as a job: \(user) may not write warehouse.export_jobs"])
+        #expect(FileManager.default.contents(atPath: path) == FileManager.default.contents(atPath: directory.appendingPathComponent("messages.csv").path))
+        #expect(try JobStore(connection: owner).list(limit: 100).count == 12)
+
+        // --all failing on its third file: the two before it succeeded, the third failed with
+        // the error, the nine after it failed as not written.
+        try owner.execute("drop view export.messages")
+        try owner.execute("create view export.messages as select (1 / 0)::text as c1, "
+                          + (2...29).map { "null::text as c\($0)" }.joined(separator: ", "))
+        let failing = try TestSupport.temporaryDirectory()
+        #expect(throws: PostgresError.self) { try JobRunner(connection: owner, schemaVersion: 3).run(.all(parameters, into: failing.path)) }
+        let latest = try JobStore(connection: owner).list(limit: 12).reversed().map { ($0.exportType, $0.state, $0.error ?? "") }
+        #expect(latest.map(\.0) == ExportType.all.map(\.slug))
+        #expect(latest.map(\.1) == [.succeeded, .succeeded] + Array(repeating: JobState.failed, count: 10))
+        #expect(latest[2].2.contains("SQLSTATE 22012"), "\(latest[2].2)")
+        #expect(latest.dropFirst(3).allSatisfy { $0.2 == "not written: the export of messages failed before it" })
+        #expect(directoryListing(failing).filter { $0.hasSuffix(".csv") } == ["open-conversations.csv", "resolved-conversations.csv"])
+    }
+
     @Test("on-demand exports are recorded as jobs, failures with their message")
     func onDemandJobs() throws {
         let (connection, _) = try Self.loadedDatabase()
@@ -542,4 +587,12 @@ struct SchedulingTests {
         #expect(remove.status == 0)
         #expect(try connection.execute("select schedule_id is null, schedule_name from warehouse.export_jobs").rows == [["t", "loop"]])
     }
+}
+
+/// Lines collected from a log callback.
+final class LockedLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var collected: [String] = []
+    func append(_ line: String) { lock.withLock { collected.append(line) } }
+    var lines: [String] { lock.withLock { collected } }
 }
