@@ -33,13 +33,10 @@ struct FactsTests {
         var outputs: [String: String] = [:]
         let directory = try TestSupport.temporaryDirectory()
         for (name, asOf) in [("after", "2026-03-20T00:00:00Z"), ("inside", "2026-03-04T13:30:00Z")] {
-            var request = ExportRequest(type: ExportType.all[0])
-            request.from = RangeBound("2026-03-02")
-            request.to = RangeBound("2026-03-05")
-            request.timeZone = "Europe/Paris"
-            request.asOf = asOf
+            let parameters = ExportParameters(from: RangeBound("2026-03-02"), to: RangeBound("2026-03-05"),
+                                              timeZone: "Europe/Paris", asOf: Instant(asOf))
             let folder = directory.appendingPathComponent(name).path
-            _ = try Exporter(connection: connection, schemaVersion: 1).exportAll(request, directory: folder)
+            _ = try Exporter(connection: connection, schemaVersion: 1).exportAll(parameters, directory: folder)
             for type in ExportType.all {
                 outputs["\(name)/\(type.slug)"] = try String(contentsOfFile: "\(folder)/\(type.slug).csv", encoding: .utf8)
             }
