@@ -141,11 +141,9 @@ struct BusinessHoursTests {
         #expect(typed == zone.examples.map { [$0.id, String($0.expected), String($0.calendar)] })
 
         // The CSV: column 22 of open-conversations (the 25th of resolved-conversations less three).
-        var request = ExportRequest(type: ExportType.named("open-conversations")!)
-        request.timeZone = zone.name
-        request.asOf = "2027-01-01T00:00:00Z"
+        let parameters = ExportParameters(timeZone: zone.name, asOf: Instant("2027-01-01T00:00:00Z"))
         let path = try TestSupport.temporaryDirectory().appendingPathComponent("open.csv").path
-        _ = try Exporter(connection: connection, schemaVersion: 1).export(request, to: path)
+        _ = try Exporter(connection: connection, schemaVersion: 1).export(ExportType.named("open-conversations")!, parameters, to: path)
         let rows = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").dropFirst()
             .map { $0.split(separator: ",", omittingEmptySubsequences: false) }
         #expect(Dictionary(uniqueKeysWithValues: rows.map { (String($0[0]), String($0[21])) })
@@ -315,13 +313,10 @@ struct BusinessHoursTests {
         var outputs: [String: String] = [:]
         let directory = try TestSupport.temporaryDirectory()
         for slug in ["open-conversations", "teams"] {
-            var request = ExportRequest(type: ExportType.named(slug)!)
-            request.from = RangeBound("2026-03-01")
-            request.to = RangeBound("2026-12-31")
-            request.timeZone = "Europe/Paris"
-            request.asOf = "2027-01-01T00:00:00Z"
+            let parameters = ExportParameters(from: RangeBound("2026-03-01"), to: RangeBound("2026-12-31"),
+                                              timeZone: "Europe/Paris", asOf: Instant("2027-01-01T00:00:00Z"))
             let path = directory.appendingPathComponent("\(slug).csv").path
-            _ = try Exporter(connection: connection, schemaVersion: 1).export(request, to: path)
+            _ = try Exporter(connection: connection, schemaVersion: 1).export(ExportType.named(slug)!, parameters, to: path)
             outputs[slug] = try String(contentsOfFile: path, encoding: .utf8)
         }
         return outputs

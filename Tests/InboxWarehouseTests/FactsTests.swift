@@ -33,13 +33,10 @@ struct FactsTests {
         var outputs: [String: String] = [:]
         let directory = try TestSupport.temporaryDirectory()
         for (name, asOf) in [("after", "2026-03-20T00:00:00Z"), ("inside", "2026-03-04T13:30:00Z")] {
-            var request = ExportRequest(type: ExportType.all[0])
-            request.from = RangeBound("2026-03-02")
-            request.to = RangeBound("2026-03-05")
-            request.timeZone = "Europe/Paris"
-            request.asOf = asOf
+            let parameters = ExportParameters(from: RangeBound("2026-03-02"), to: RangeBound("2026-03-05"),
+                                              timeZone: "Europe/Paris", asOf: Instant(asOf))
             let folder = directory.appendingPathComponent(name).path
-            _ = try Exporter(connection: connection, schemaVersion: 1).exportAll(request, directory: folder)
+            _ = try Exporter(connection: connection, schemaVersion: 1).exportAll(parameters, directory: folder)
             for type in ExportType.all {
                 outputs["\(name)/\(type.slug)"] = try String(contentsOfFile: "\(folder)/\(type.slug).csv", encoding: .utf8)
             }
@@ -117,6 +114,38 @@ struct FactsTests {
         #expect(try Self.factContents(reversed) == facts)
     }
 
+    @Test("two loaders at once, on overlapping halves of the log, keep the facts of a clean load")
+    func concurrentLoadersKeepFacts() throws {
+        let lines = try Self.generatedLines(seed: 22)
+        let (clean, _) = try TestSupport.freshDatabase()
+        try Self.load(lines, into: clean, batchLines: 1_000_000)
+        let facts = try Self.factContents(clean)
+
+        let (target, targetURL) = try TestSupport.freshDatabase()
+        let third = lines.count / 3
+        let halves = [Array(lines[0..<(2 * third)]), Self.shuffled(Array(lines[third...]), seed: 3)]
+        let paths = try halves.map { try TestSupport.writeLog($0) }
+        let errors = ErrorList()
+        let group = DispatchGroup()
+        for path in paths {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                do {
+                    let connection = try Connection(conninfo: targetURL)
+                    defer { connection.close() }
+                    _ = try Loader(connection: connection, options: LoadOptions(batchLines: 157)).load([.file(path)])
+                } catch {
+                    errors.append(String(describing: error))
+                }
+            }.start()
+        }
+        group.wait()
+        #expect(errors.all == [])
+        #expect(try Facts.differences(target) == [])
+        #expect(try Self.factContents(target) == facts)
+    }
+
     static let baseLog = [
         #"{"type":"channel","id":"ch-1","medium":"TWITTER","name":"Support"}"#,
         #"{"type":"conversation","id":"cv-a","channel_id":"ch-1","contact_id":"ct-1","created_at":"2026-03-02T09:00:00Z"}"#,
@@ -188,4 +217,12 @@ struct FactsTests {
         #expect(try Facts.differences(connection) == [])
         #expect(try Self.scalar(connection, "select inbound_message_count from facts.conversations where conversation_id = 'cv-a'") == "1")
     }
+}
+
+/// Errors collected from several threads.
+private final class ErrorList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [String] = []
+    func append(_ item: String) { lock.withLock { items.append(item) } }
+    var all: [String] { lock.withLock { items } }
 }

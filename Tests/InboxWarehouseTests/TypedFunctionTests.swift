@@ -85,6 +85,27 @@ struct TypedFunctionTests {
         #expect(difference == "0")
     }
 
+    @Test("_between checks its arguments as the CLI does: unknown zone or channel, reversed range (22023)")
+    func betweenChecksArguments() throws {
+        let connection = try ExportTests.loadedGoldenDatabase()
+        for call in [
+            "export.teams_between(date '2026-03-28', date '2026-03-30', 'Mars/Olympus', as_of => '\(Self.asOf)')",
+            "export.teams_between(date '2026-03-28', date '2026-03-30', 'Europe/Paris', array['ch-nowhere'], '\(Self.asOf)')",
+            "export.messages_between(date '2026-03-30', date '2026-03-28', 'Europe/Paris', as_of => '\(Self.asOf)')",
+        ] {
+            #expect(Comment(rawValue: call)) {
+                try connection.execute("select count(*) from \(call)")
+            } throws: { error in
+                (error as? PostgresError)?.sqlState == .invalidParameterValue
+            }
+        }
+        // A zone spelled in another case is the same zone.
+        let count = try connection.execute("""
+            select count(*) from export.teams_between(date '2026-03-28', date '2026-03-30', 'europe/paris', as_of => '\(Self.asOf)')
+            """).scalar
+        #expect(count == "2")
+    }
+
     @Test("exports join across each other in one statement (docs/sql.md)")
     func crossExportJoin() throws {
         let connection = try ExportTests.loadedGoldenDatabase()

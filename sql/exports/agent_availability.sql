@@ -55,9 +55,10 @@ create function export.agent_availability_between(
 returns setof export.agent_availability_row
 language sql stable parallel safe
 as $$
-    select *
-    from export.agent_availability_within(
-        export.local_day_start(from_date, time_zone), export.local_day_start(to_date + 1, time_zone), as_of)
+    select x.*
+    from export.resolve_parameters(from_date::text, to_date::text, time_zone, null, as_of, is_range_required => true) as p
+    cross join lateral export.agent_availability_within(
+        p.resolved_range_start, p.resolved_range_end, p.resolved_as_of) as x
 $$;
 comment on function export.agent_availability_between(date, date, text, timestamptz) is
 'agent-availability, typed, for the dates from_date..to_date (inclusive) read in time_zone. Unordered.';

@@ -206,9 +206,10 @@ create function export.agent_metrics_between(
 returns setof export.agent_metrics_row
 language sql stable parallel safe
 as $$
-    select *
-    from export.agent_metrics_within(
-        export.local_day_start(from_date, time_zone), export.local_day_start(to_date + 1, time_zone), as_of, channel_ids)
+    select x.*
+    from export.resolve_parameters(from_date::text, to_date::text, time_zone, channel_ids, as_of, is_range_required => true) as p
+    cross join lateral export.agent_metrics_within(
+        p.resolved_range_start, p.resolved_range_end, p.resolved_as_of, p.resolved_channel_ids) as x
 $$;
 comment on function export.agent_metrics_between(date, date, text, text[], timestamptz) is
 'agent-metrics, typed, for the dates from_date..to_date (inclusive) read in time_zone. Unordered.';

@@ -186,10 +186,12 @@ create function export.messages_between(
 returns setof export.messages_row
 language sql stable parallel safe
 as $$
-    select *
-    from export.messages_within(
-        export.local_day_start(from_date, time_zone), export.local_day_start(to_date + 1, time_zone), as_of, channel_ids,
-        content_policy, false)
+    select x.*
+    from export.resolve_parameters(from_date::text, to_date::text, time_zone, channel_ids, as_of, content_policy,
+                                   is_range_required => true) as p
+    cross join lateral export.messages_within(
+        p.resolved_range_start, p.resolved_range_end, p.resolved_as_of, p.resolved_channel_ids,
+        p.resolved_content_policy, false) as x
 $$;
 comment on function export.messages_between(date, date, text, text[], timestamptz, text) is
 'messages, typed, for the dates from_date..to_date (inclusive) read in time_zone. Unordered.';

@@ -139,9 +139,10 @@ create function export.resolved_conversations_between(
 returns setof export.resolved_conversations_row
 language sql stable parallel safe
 as $$
-    select *
-    from export.resolved_conversations_within(
-        export.local_day_start(from_date, time_zone), export.local_day_start(to_date + 1, time_zone), as_of, channel_ids)
+    select x.*
+    from export.resolve_parameters(from_date::text, to_date::text, time_zone, channel_ids, as_of, is_range_required => true) as p
+    cross join lateral export.resolved_conversations_within(
+        p.resolved_range_start, p.resolved_range_end, p.resolved_as_of, p.resolved_channel_ids) as x
 $$;
 comment on function export.resolved_conversations_between(date, date, text, text[], timestamptz) is
 'resolved-conversations, typed, for the dates from_date..to_date (inclusive) read in time_zone. Unordered.';

@@ -81,9 +81,10 @@ create function export.topics_between(
 returns setof export.topics_row
 language sql stable parallel safe
 as $$
-    select *
-    from export.topics_within(
-        export.local_day_start(from_date, time_zone), export.local_day_start(to_date + 1, time_zone), as_of, channel_ids)
+    select x.*
+    from export.resolve_parameters(from_date::text, to_date::text, time_zone, channel_ids, as_of, is_range_required => true) as p
+    cross join lateral export.topics_within(
+        p.resolved_range_start, p.resolved_range_end, p.resolved_as_of, p.resolved_channel_ids) as x
 $$;
 comment on function export.topics_between(date, date, text, text[], timestamptz) is
 'topics, typed, for the dates from_date..to_date (inclusive) read in time_zone. Unordered.';

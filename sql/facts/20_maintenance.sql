@@ -22,6 +22,13 @@ set jit = off
 set plan_cache_mode = force_custom_plan
 as $$
 begin
+    -- One refresh at a time across sessions, held to the end of the batch's transaction: two
+    -- loaders touching the same conversation would otherwise both delete its (not yet visible)
+    -- facts and insert them, and the second would fail on the key or keep facts computed
+    -- without the first's rows. The batch's own rows are already written, so waiting here
+    -- cannot deadlock with another loader's upserts; the one that refreshes last sees the
+    -- other's rows committed.
+    perform pg_advisory_xact_lock(hashtext('inbox-warehouse:facts'));
     if coalesce(cardinality(conversation_ids), 0) > 0 then
         delete from facts.human_replies where conversation_id = any (conversation_ids);
         insert into facts.human_replies select * from facts.compute_human_replies(conversation_ids);
@@ -70,6 +77,7 @@ as $$
 declare
     chunk text[];
 begin
+    perform pg_advisory_xact_lock(hashtext('inbox-warehouse:facts'));
     truncate facts.human_replies, facts.lock_sessions, facts.conversation_topics, facts.conversations,
              facts.message_tags, facts.business_calendar, facts.business_calendar_coverage;
     for chunk in
