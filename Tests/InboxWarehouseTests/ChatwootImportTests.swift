@@ -86,3 +86,176 @@ struct ChatwootImportTests {
         }
     }
 }
+
+@Suite("Chatwoot import: incremental runs, idempotence, schema versions, rejects")
+struct ChatwootIncrementalTests {
+    @Test("after changes in the source, an incremental import gives what a full import of the changed source gives")
+    func incrementalEqualsFull() throws {
+        let source = try ChatwootSource.make()
+        let (incremental, _) = try TestSupport.freshDatabase()
+        _ = try ChatwootFixture.importAccount(from: source, into: incremental)
+        try source.apply("changes.sql")
+        let second = try ChatwootFixture.importAccount(from: source, into: incremental)
+        #expect(second.mode == "incremental")
+        // Only the conversations the changes touched are read again (12, 13 and the new 15), and
+        // 11, whose CSAT response is the latest row of its table and so within the ten-minute
+        // overlap of that table's mark.
+        #expect(second.counters.conversations == 4)
+        #expect(second.load.rejected == 0)
+
+        let (full, _) = try TestSupport.freshDatabase()
+        let fresh = try ChatwootFixture.importAccount(from: source, into: full, mode: .full)
+        #expect(fresh.mode == "full")
+        #expect(fresh.counters.conversations == 4)
+        #expect(try TestSupport.tableContents(incremental) == TestSupport.tableContents(full))
+        let asOf = "2026-03-04T00:00:00Z"
+        #expect(try ChatwootFixture.exports(incremental, asOf: asOf) == ChatwootFixture.exports(full, asOf: asOf))
+
+        // What the changes say (DERIVATION.md, "After the changes").
+        let resolution = try incremental.execute("""
+            select status, agent_id, resolved_by, resolve_trigger, changed_at = '2026-03-03T12:05:00Z'
+            from inbox.status_changes where conversation_id = 'cw:1:conversation:13'
+            """)
+        #expect(resolution.rows == [["RESOLVED", "cw:1:user:1", "AGENT", "HUMAN_AGENT", "t"]])
+        let vip = try incremental.execute("""
+            select removed_at = '2026-03-03T12:10:00Z', agent_id from inbox.topic_applications
+            where topic_application_id = 'cw:1:message:204:label:vip'
+            """)
+        #expect(vip.rows == [["t", "cw:1:user:2"]])
+        #expect(try incremental.execute("""
+            select value from inbox.contact_attributes
+            where contact_id = 'cw:1:contact:2' and attribute_id = 'cw:1:custom_attribute:plan'
+            """).scalar == "gold")
+    }
+
+    @Test("importing twice changes nothing, incrementally or in full")
+    func importingTwiceChangesNothing() throws {
+        let source = try ChatwootSource.make()
+        let (warehouse, _) = try TestSupport.freshDatabase()
+        _ = try ChatwootFixture.importAccount(from: source, into: warehouse)
+        let first = try TestSupport.tableContents(warehouse)
+        let again = try ChatwootFixture.importAccount(from: source, into: warehouse)
+        #expect(again.mode == "incremental")
+        #expect(again.load.rejected == 0)
+        #expect(try TestSupport.tableContents(warehouse) == first)
+        let full = try ChatwootFixture.importAccount(from: source, into: warehouse, mode: .full)
+        #expect(full.counters.conversations == 3)
+        #expect(try TestSupport.tableContents(warehouse) == first)
+        let marks = try warehouse.execute("""
+            select source_table, max_updated_at = '2026-03-03T11:05:00Z', max_id from warehouse.import_marks
+            where source_kind = 'chatwoot' and source_name = 'cw' and account_id = 1 order by source_table
+            """)
+        #expect(marks.rows.map { $0[0] } == [
+            "contacts", "conversations", "csat_survey_responses", "messages", "reporting_events", "taggings"])
+        #expect(marks.rows.first { $0[0] == "conversations" }?[1] == "t")
+        #expect(marks.rows.first { $0[0] == "taggings" }?[2] == "3")
+    }
+
+    @Test("--since reads a window and leaves the marks alone; a bad instant is a clear error")
+    func sinceWindow() throws {
+        let source = try ChatwootSource.make()
+        let (warehouse, _) = try TestSupport.freshDatabase()
+        let window = try ChatwootFixture.importAccount(from: source, into: warehouse, mode: .since("2026-03-03T10:00:00Z"))
+        #expect(window.mode == "since 2026-03-03T10:00:00Z")
+        #expect(window.counters.conversations == 1)
+        #expect(window.marks.isEmpty)
+        #expect(try warehouse.execute("select count(*) from warehouse.import_marks").scalar == "0")
+        #expect(try warehouse.execute("select string_agg(conversation_id, ',') from inbox.conversations").scalar
+                == "cw:1:conversation:13")
+        #expect(try ChatwootFixture.importAccount(from: source, into: warehouse).mode == "full (first import)")
+        #expect(throws: WarehouseError.self) {
+            try ChatwootFixture.importAccount(from: source, into: warehouse, mode: .since("last tuesday"))
+        }
+    }
+
+    @Test("a source without optional columns and tables uses the documented fallbacks")
+    func optionalColumnsFallBack() throws {
+        let source = try ChatwootSource.make()
+        try source.connection.executeScript("""
+            alter table reporting_events drop column event_end_time, drop column event_start_time;
+            alter table account_users drop column availability;
+            drop table working_hours, custom_attribute_definitions, agent_bot_inboxes, channel_whatsapp;
+            """)
+        let (warehouse, _) = try TestSupport.freshDatabase()
+        let summary = try ChatwootFixture.importAccount(from: source, into: warehouse)
+        #expect(summary.load.rejected == 0)
+        let outputs = try ChatwootFixture.exports(warehouse)
+        // Reporting events fall back to created_at (the same instants in the fixture): resolutions
+        // and hand-offs are unchanged.
+        let resolved = try String(contentsOf: TestSupport.fixture("chatwoot/expected/resolved-conversations.csv"), encoding: .utf8)
+        #expect(outputs["resolved-conversations"] == resolved.replacingOccurrences(of: "+33100000000", with: "WhatsApp Support"))
+        let responses = try String(contentsOf: TestSupport.fixture("chatwoot/expected/responses.csv"), encoding: .utf8)
+        #expect(outputs["responses"] == responses.replacingOccurrences(of: "+33100000000", with: "WhatsApp Support"))
+        // Without definitions, an attribute is named by its key and typed by its JSON value.
+        #expect(outputs["contact-attributes"] == """
+            Contact Profile ID,Contact Primary Identifier,Contact Secondary Identifier,Attribute ID,Attribute Name,Attribute Value,Attribute Type
+            cw:1:contact:1,jean@example.test,Jean Dupont,cw:1:custom_attribute:plan,plan,gold,TEXT
+            cw:1:contact:1,jean@example.test,Jean Dupont,cw:1:custom_attribute:signup_date,signup_date,2025-01-15,TEXT
+            cw:1:contact:1,jean@example.test,Jean Dupont,cw:1:custom_attribute:vip,vip,true,BOOLEAN
+            cw:1:contact:2,+33611111111,Maria Rossi,cw:1:custom_attribute:plan,plan,silver,TEXT
+
+            """)
+        #expect(try warehouse.execute("select count(*) from inbox.channels where extra ? 'business_hours'").scalar == "0")
+    }
+
+    @Test("a source without a column the import needs, or without Chatwoot, or without the account, is a clear error")
+    func requiredColumnsMissing() throws {
+        let source = try ChatwootSource.make()
+        try source.connection.execute("alter table messages drop column sender_type")
+        let (warehouse, _) = try TestSupport.freshDatabase()
+        let error = try #require(throws: WarehouseError.self) { try ChatwootFixture.importAccount(from: source, into: warehouse) }
+        #expect(error.description.contains("messages.sender_type"))
+        #expect(try warehouse.execute("select count(*) from inbox.conversations").scalar == "0")
+
+        let empty = try ChatwootSource.make(data: false)
+        try empty.connection.executeScript("drop table messages cascade; drop table conversations cascade;")
+        let notChatwoot = try #require(throws: WarehouseError.self) { try ChatwootFixture.importAccount(from: empty, into: warehouse) }
+        #expect(notChatwoot.description.contains("no Chatwoot tables"))
+
+        let other = try ChatwootSource.make()
+        let options = ChatwootImportOptions(accountID: 99)
+        let noAccount = try #require(throws: WarehouseError.self) {
+            try ChatwootImporter(sourceConninfo: other.url, warehouse: warehouse, options: options).run()
+        }
+        #expect(noAccount == .invalidParameter("the Chatwoot source has no account 99"))
+    }
+
+    @Test("a row the contract refuses is rejected by the loader with its source table and id; the rest loads")
+    func rejectsNameTheSourceRow() throws {
+        let source = try ChatwootSource.make()
+        // Chatwoot's model allows ratings 1 to 5, its table does not check: a 9 is a bad score.
+        try source.connection.execute("update csat_survey_responses set rating = 9 where id = 1")
+        let (warehouse, _) = try TestSupport.freshDatabase()
+        let summary = try ChatwootFixture.importAccount(from: source, into: warehouse)
+        #expect(summary.load.rejected == 1)
+        #expect(summary.load.rejectedByKind == ["csat": 1])
+        let reject = try warehouse.execute("select source, raw, reason from warehouse.load_rejects")
+        #expect(reject.rowCount == 1)
+        #expect(reject.value(0, 0) == "chatwoot:cw/accounts/1/conversations")
+        #expect(reject.value(0, 1)?.contains("\"chatwoot_row\":\"csat_survey_responses/1\"") == true)
+        #expect(try warehouse.execute("select count(*) from inbox.conversations").scalar == "3")
+        #expect(try warehouse.execute("select count(*) from inbox.csat_surveys").scalar == "0")
+    }
+
+    @Test("the import needs nothing but SELECT on the source")
+    func readOnlySource() throws {
+        let source = try ChatwootSource.make()
+        let role = "cw_reader_\(UUID().uuidString.prefix(8).lowercased())"
+        let quoted = try source.connection.escapeIdentifier(role)
+        try source.connection.executeScript("""
+            create role \(quoted) login;
+            grant select on all tables in schema public to \(quoted);
+            """)
+        defer { _ = try? source.connection.executeScript("drop owned by \(quoted); drop role \(quoted);") }
+        var components = try #require(URLComponents(string: source.url))
+        components.user = role
+        let readerURL = try #require(components.string)
+        let before = try source.connection.execute("select count(*), max(updated_at)::text from messages").rows
+        let (warehouse, _) = try TestSupport.freshDatabase()
+        let options = ChatwootImportOptions(accountID: 1, chatwootURL: ChatwootFixture.chatwootURL)
+        let summary = try ChatwootImporter(sourceConninfo: readerURL, warehouse: warehouse, options: options).run()
+        #expect(summary.load.rejected == 0)
+        #expect(summary.counters.conversations == 3)
+        #expect(try source.connection.execute("select count(*), max(updated_at)::text from messages").rows == before)
+    }
+}

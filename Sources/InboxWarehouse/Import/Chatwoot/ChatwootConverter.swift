@@ -734,7 +734,8 @@ final class ChatwootConverter {
         for message in bundle.messages where message.contentType == 9 && !message.isPrivate {
             surveyMessages.insert(message.id)
             try emit(surveyRecord(surveyID: id("message", message.id) + ":csat", sentAt: message.createdAt,
-                                  messageUpdatedAt: message.updatedAt, source: "messages/\(message.id)",
+                                  messageUpdatedAt: message.updatedAt,
+                                  source: responseByMessage[message.id].map { "csat_survey_responses/\($0.id)" } ?? "messages/\(message.id)",
                                   response: responseByMessage[message.id], conversationID: conversationID, teamID: teamID))
         }
         // A response whose survey message is gone: sent when it was answered, at the latest.
