@@ -259,3 +259,43 @@ struct ChatwootIncrementalTests {
         #expect(try source.connection.execute("select count(*), max(updated_at)::text from messages").rows == before)
     }
 }
+
+@Suite("Chatwoot import: command line")
+struct ChatwootCommandLineTests {
+    @Test("import chatwoot loads the account, reports JSON, never prints the source's password, and refuses bad arguments")
+    func importCommand() throws {
+        let source = try ChatwootSource.make()
+        let (_, warehouseURL) = try TestSupport.freshDatabase()
+        // The test server trusts local connections, so a password in the URL is accepted and unused.
+        var components = try #require(URLComponents(string: source.url))
+        components.password = "s3cret-pw"
+        let sourceURL = try #require(components.string)
+        let arguments = ["import", "chatwoot", "--source-url", sourceURL, "--account-id", "1", "--database-url", warehouseURL,
+                         "--chatwoot-url", ChatwootFixture.chatwootURL]
+        let first = try TestSupport.runCLI(arguments)
+        #expect(first.status == 0, "\(first.standardError)")
+        #expect(first.standardError.contains("mode: full (first import)"))
+        #expect(first.standardError.contains("2 private notes"))
+        #expect(!first.standardError.contains("s3cret-pw") && !first.standardOutput.contains("s3cret-pw"))
+
+        let second = try TestSupport.runCLI(arguments + ["--json"])
+        #expect(second.status == 0, "\(second.standardError)")
+        #expect(!second.standardError.contains("s3cret-pw") && !second.standardOutput.contains("s3cret-pw"))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(second.standardOutput.utf8)) as? [String: Any])
+        #expect(object["mode"] as? String == "incremental")
+        #expect(object["rejected"] as? Int == 0)
+        #expect((object["streams"] as? [Any])?.count == 8)
+
+        let wrongPassword = try TestSupport.runCLI(["import", "chatwoot", "--source-url", sourceURL + "&port=1", "--account-id", "1",
+                                                    "--database-url", warehouseURL])
+        #expect(wrongPassword.status == 1)
+        #expect(!wrongPassword.standardError.contains("s3cret-pw"))
+
+        let both = try TestSupport.runCLI(["import", "chatwoot", "--source-url", sourceURL, "--account-id", "1", "--full",
+                                           "--since", "2026-03-01T00:00:00Z", "--database-url", warehouseURL])
+        #expect(both.status == 64)
+        let badName = try TestSupport.runCLI(["import", "chatwoot", "--source-url", sourceURL, "--account-id", "1",
+                                              "--source-name", "a:b", "--database-url", warehouseURL])
+        #expect(badName.status == 64)
+    }
+}
