@@ -20,15 +20,17 @@ public enum DatabaseTarget: Sendable {
         return .embedded(EmbeddedCluster(home: EmbeddedCluster.defaultHome(environment: environment)))
     }
 
-    /// Opens a connection, starting the embedded cluster first when needed.
-    public func connect(applicationName: String = "inbox-warehouse") throws -> Connection {
+    /// Opens a connection, starting the embedded cluster first when needed. With
+    /// `startingStoppedCluster` false, an embedded cluster stopped with `db stop` stays stopped
+    /// and `EmbeddedCluster.StoppedOnPurpose` is thrown (the scheduler waits on it).
+    public func connect(applicationName: String = "inbox-warehouse", startingStoppedCluster: Bool = true) throws -> Connection {
         switch self {
         case .url(let url):
             return try PostgresConnectionFactory.connect(url, applicationName: applicationName)
         case .environment:
             return try PostgresConnectionFactory.connect("", applicationName: applicationName)
         case .embedded(let cluster):
-            try cluster.ensureRunning()
+            try cluster.ensureRunning(startingStoppedCluster: startingStoppedCluster)
             return try PostgresConnectionFactory.connect(cluster.url, applicationName: applicationName)
         }
     }

@@ -20,7 +20,14 @@ extension InboxWarehouseCommand.Database {
     struct Start: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create (on first use) and start the embedded PostgreSQL cluster.",
-            discussion: "The cluster lives under $INBOX_WAREHOUSE_HOME (default ./.inbox-warehouse) and listens only on a unix socket there.")
+            discussion: """
+                The cluster lives under $INBOX_WAREHOUSE_HOME (default ./.inbox-warehouse) and listens only on a unix \
+                socket there, never on TCP. The home must be a real directory (not a symbolic link) that belongs to \
+                you and that others cannot write; the tool creates it (mode 0700) when it does not exist. As root, \
+                the server runs as the postgres user, which then owns the home: let the tool create it, e.g. \
+                INBOX_WAREHOUSE_HOME=/var/lib/inbox-warehouse. A cluster is only started once it is complete: a \
+                first start that was interrupted is built again.
+                """)
 
         func run() throws {
             try reportingErrors {
@@ -32,7 +39,9 @@ extension InboxWarehouseCommand.Database {
     }
 
     struct Stop: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Stop the embedded PostgreSQL cluster.")
+        static let configuration = CommandConfiguration(
+            abstract: "Stop the embedded PostgreSQL cluster.",
+            discussion: "The cluster then stays stopped: a running `scheduler` waits instead of starting it again, until `db start` (or another command that needs the database) starts it.")
 
         func run() throws {
             try reportingErrors {

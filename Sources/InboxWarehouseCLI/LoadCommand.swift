@@ -17,8 +17,26 @@ extension InboxWarehouseCommand {
                   zcat log.ndjson.gz | inbox-warehouse load -
                   inbox-warehouse load --strict --rejects rejects.ndjson day1.ndjson.gz day2.ndjson.gz
 
+                A rejected line longer than 64 KiB keeps its first 64 KiB in the reject; its reason \
+                ends with the whole line's length and sha256.
+
+                --rejects FILE: a regular file is created or truncated and written in place (a \
+                symbolic link to it is followed). A FIFO, a character device such as /dev/null, \
+                and /dev/stdout, /dev/stderr or /dev/fd/N are written in place: never replaced, \
+                and a standard stream is written through the descriptor the command already has. \
+                A directory, a block device or a dangling symbolic link is refused. If the file \
+                cannot be written completely (a full disk, a closed FIFO), the load still \
+                completes and the command exits 1: every reject is in warehouse.load_rejects.
+
+                SIGINT (Ctrl-C) or SIGTERM stops a load within a fraction of a second, also in the \
+                middle of a long line or while standard input is quiet: the batch in progress is \
+                rolled back, committed batches stay, and the command exits 1. Running the load \
+                again is safe. With --strict, standard input is spooled to a private temporary \
+                file (mode 0600, in $TMPDIR or /tmp) that is unlinked at once.
+
                 Exit status: 0 every record loaded; 2 some records were rejected (the rest loaded; \
-                with --strict, files with rejects loaded nothing); 1 failure.
+                with --strict, files with rejects loaded nothing); 1 failure, cancel, or a \
+                --rejects file that could not be written.
                 """)
 
         @OptionGroup var connection: ConnectionOptions
@@ -26,7 +44,7 @@ extension InboxWarehouseCommand {
         @Flag(help: "Load nothing from a file that has any invalid record.")
         var strict = false
 
-        @Option(help: ArgumentHelp("Also write every reject as an NDJSON line {\"source\",\"line\",\"reason\",\"raw\"}.", valueName: "file"))
+        @Option(help: ArgumentHelp("Also write every reject as an NDJSON line {\"source\",\"line\",\"reason\",\"raw\"} (a file, FIFO, /dev/null or /dev/stderr: see below).", valueName: "file"))
         var rejects: String?
 
         @Option(name: .customLong("batch-lines"), help: "Lines per transaction.")
@@ -47,7 +65,10 @@ extension InboxWarehouseCommand {
         }
 
         func run() throws {
-            let summary = try reportingErrors {
+            // A --rejects FIFO or stream whose reader went away fails the write (EPIPE), which is
+            // reported, instead of killing the command silently.
+            signal(SIGPIPE, SIG_IGN)
+            let (summary, rejectsFailure) = try reportingErrors { () throws -> (LoadSummary, RejectsFileError?) in
                 let (database, _) = try connection.connectMigrated()
                 let loader = Loader(connection: database,
                                     options: LoadOptions(isStrict: strict, rejectsPath: rejects, batchLines: batchLines))
@@ -61,12 +82,40 @@ extension InboxWarehouseCommand {
                         FileHandle.standardError.write(Data((text + "\u{1B}[K").utf8))
                     }
                 }
-                let summary = try cancellingOnInterrupt(database) { try loader.load(files.map(LoadSource.init(argument:))) }
-                if standardErrorIsTerminal && !quiet { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-                return summary
+                defer { if standardErrorIsTerminal && !quiet { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
+                do {
+                    let summary = try stoppingOnInterrupt(loader) {
+                        try cancellingOnInterrupt(database) { try loader.load(files.map(LoadSource.init(argument:))) }
+                    }
+                    return (summary, nil)
+                } catch let error as RejectsFileError {
+                    return (error.summary, error)
+                }
             }
-            if json { printJSON(summary) } else if !quiet { printSummary(summary) }
+            if json { printJSON(summary) } else if !quiet { printSummary(summary, rejectsWritten: rejectsFailure == nil) }
+            if let rejectsFailure {
+                printError(rejectsFailure.description)
+                throw ExitCode(1)
+            }
             if summary.rejected > 0 { throw ExitCode(2) }
+        }
+
+        /// Runs `body` with SIGINT and SIGTERM also cancelling the loader's own work (reading and
+        /// validating lines), which a cancel request to the server alone does not reach: a load
+        /// inside a long line ran on. The load then fails with `Loader.cancelledMessage`.
+        private func stoppingOnInterrupt<T>(_ loader: Loader, _ body: () throws -> T) throws -> T {
+            let cancellation = loader.cancellation
+            let queue = DispatchQueue(label: "inbox-warehouse.load-signals")
+            var sources: [DispatchSourceSignal] = []
+            for signalNumber in [SIGINT, SIGTERM] {
+                signal(signalNumber, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
+                source.setEventHandler { cancellation.cancel() }
+                source.resume()
+                sources.append(source)
+            }
+            defer { for source in sources { source.cancel() } }
+            return try body()
         }
 
         private func printJSON(_ summary: LoadSummary) {
@@ -88,7 +137,7 @@ extension InboxWarehouseCommand {
             if let data = try? encoder.encode(value) { print(String(decoding: data, as: UTF8.self)) }
         }
 
-        private func printSummary(_ summary: LoadSummary) {
+        private func printSummary(_ summary: LoadSummary, rejectsWritten: Bool) {
             for file in summary.files {
                 var line = "\(file.source): \(file.lines) lines, \(file.loaded) loaded, \(file.rejected) rejected"
                 if file.skippedByStrict { line += " (--strict: nothing loaded from this file)" }
@@ -104,7 +153,7 @@ extension InboxWarehouseCommand {
             printStatus(String(format: "%lld records loaded, %lld rejected in %.2f s (%.0f lines/s)",
                                summary.loaded, summary.rejected, summary.seconds, rate))
             if summary.rejected > 0 {
-                printStatus("rejects are kept in warehouse.load_rejects" + (rejects.map { " and \($0)" } ?? ""))
+                printStatus("rejects are kept in warehouse.load_rejects" + (rejectsWritten ? rejects.map { " and \($0)" } ?? "" : ""))
             }
         }
     }

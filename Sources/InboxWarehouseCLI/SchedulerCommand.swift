@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import InboxWarehouse
+import PostgresLibPQ
 
 /// Settings of whoever runs jobs (`schedule run-due`, `scheduler`): file naming, retries, SFTP
 /// and webhook. Each option falls back on its environment variable.
@@ -65,6 +66,10 @@ extension InboxWarehouseCommand {
                 schedulers (and cron run-dues) may run at once: each (schedule, period) is exported \
                 exactly once.
 
+                With the embedded cluster, the scheduler starts it when it is down, except after \
+                `db stop`: then it says once that it waits and looks again every --interval \
+                seconds, until `db start` (or another command that needs the database) starts it.
+
                 Example:
                   inbox-warehouse scheduler --interval 60 --organization acme
                 """)
@@ -85,8 +90,6 @@ extension InboxWarehouseCommand {
         func run() throws {
             try reportingErrors {
                 let options = try runner.runnerOptions()
-                let (first, report) = try connection.connectMigrated()
-                first.close()
                 let stop = StopSignal()
                 let queue = DispatchQueue(label: "inbox-warehouse.scheduler.signals")
                 var sources: [DispatchSourceSignal] = []
@@ -102,9 +105,36 @@ extension InboxWarehouseCommand {
                 }
                 defer { sources.forEach { $0.cancel() } }
                 let quiet = self.quiet
+                // Never starts an embedded cluster stopped with `db stop`: waits for it instead.
+                let target = connection.target
+                let connect = { () throws -> (Connection, Migrator.Report) in
+                    let opened = try target.connect(startingStoppedCluster: false)
+                    do {
+                        return (opened, try Migrator(resources: try SQLResources.bundled()).migrate(opened))
+                    } catch {
+                        opened.close()
+                        throw error
+                    }
+                }
+                var first: (Connection, Migrator.Report)?
+                var waiting = false
+                while first == nil {
+                    do {
+                        first = try connect()
+                    } catch let error as EmbeddedCluster.StoppedOnPurpose {
+                        if !waiting { printStatus("inbox-warehouse scheduler: waiting: \(error)") }
+                        waiting = true
+                        if stop.wait(seconds: interval) {
+                            if !quiet { printStatus("inbox-warehouse scheduler: stopped") }
+                            return
+                        }
+                    }
+                }
+                let (firstConnection, report) = first!
+                firstConnection.close()
                 if !quiet { printStatus("inbox-warehouse scheduler: running every \(interval) s as \(options.runnerName)") }
                 Scheduler(interval: interval, options: options, schemaVersion: report.schemaVersion)
-                    .run(stop: stop, connect: { try connection.connectMigrated().0 }, log: { message in
+                    .run(stop: stop, connect: { try connect().0 }, log: { message in
                         if !quiet || message.contains("failed") || message.hasPrefix("scheduler:") { printStatus(message) }
                     })
                 if !quiet { printStatus("inbox-warehouse scheduler: stopped") }

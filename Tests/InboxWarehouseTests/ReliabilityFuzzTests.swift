@@ -190,7 +190,7 @@ extension ReliabilityTests {
             log.valid(#"{"type":"message","id":"v-largest","conversation_id":"cv-1","created_at":"2026-03-01T09:00:00Z","direction":"INBOUND","content":"\#(String(repeating: "a", count: fieldBytes))"}"#)
             valid += 1
             let tooLong = Data(#"{"type":"message","content":""#.utf8) + Data(repeating: UInt8(ascii: "b"), count: LineReader.defaultMaximumLineBytes + 10) + Data(#""}"#.utf8)
-            log.bad("line over 64 MiB", tooLong, reason: "line longer than 67108864 bytes (kept truncated)")
+            log.bad("line over 64 MiB", tooLong, reason: "line longer than 67108864 bytes (line of \(tooLong.count) bytes, sha256 ")
             let tooLongLine = log.lineNumber
             bad += 1
             log.valid(#"{"type":"tag","id":"v-after-the-longest","name":"the line after a truncated line still loads"}"#)
@@ -237,8 +237,9 @@ extension ReliabilityTests {
                 let expectedHex = raw.last == 0x0D ? String(hex.dropLast(2)) : hex
                 #expect(stored.scalar == expectedHex, "raw bytes of line \(line)")
             }
+            // A reject keeps the first 64 KiB of its line (docs/reliability.md, "Huge lines").
             #expect(try connection.execute("select octet_length(raw) from warehouse.load_rejects where line_number = $1", [String(tooLongLine)]).scalar
-                    == String(LineReader.defaultMaximumLineBytes))
+                    == String(Loader.maximumRejectRawBytes))
 
             // The loaded rows are exactly the valid lines (compared with a load of only those).
             let referenceURL = try TestServer.shared.makeDatabase()

@@ -229,13 +229,16 @@ func runCLI(_ arguments: [String], environment: [String: String] = [:], timeout:
 // MARK: A private PostgreSQL cluster that a test may stop abruptly
 
 /// An embedded cluster of the test's own (the shared test server must never be stopped), under a
-/// short /tmp path, removed at the end.
+/// short /tmp path, removed at the end. The tool creates the home itself (as root it hands only
+/// a home it created to the postgres user).
 final class PrivateCluster {
     let cluster: EmbeddedCluster
     let home: URL
+    private let parent: URL
 
     init() throws {
-        home = try Reliability.shortTemporaryDirectory("iwr")
+        parent = try Reliability.shortTemporaryDirectory("iwr")
+        home = parent.appendingPathComponent("h", isDirectory: true)
         cluster = EmbeddedCluster(home: home)
         try cluster.ensureRunning()
     }
@@ -274,7 +277,7 @@ final class PrivateCluster {
 
     func destroy() {
         _ = try? cluster.stop()
-        try? FileManager.default.removeItem(at: home)
+        try? FileManager.default.removeItem(at: parent)
     }
 }
 

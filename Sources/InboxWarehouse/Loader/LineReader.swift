@@ -6,6 +6,12 @@ import Glibc
 
 /// Reads a byte stream line by line in large chunks, without holding the stream in memory.
 /// Lines are handed out as buffers that are valid only during the callback.
+///
+/// Every step is linear in the bytes read: the newline search is `memchr`, a line that spans
+/// chunks is appended to one growing buffer, and the part of an overlong line past the limit is
+/// only hashed and counted. `isCancelled` is asked before every read, and every quarter second
+/// while a pipe or terminal has nothing to read, so a load stops promptly even inside a long line
+/// or on a quiet standard input.
 struct LineReader {
     /// Lines longer than this are not kept whole: the reader hands out their first
     /// `maximumLineBytes` bytes with `isTruncated` set and skips the rest.
@@ -14,17 +20,26 @@ struct LineReader {
     let descriptor: Int32
     let chunkSize: Int
     let maximumLineBytes: Int
+    let isCancelled: () -> Bool
 
-    init(descriptor: Int32, chunkSize: Int = 256 * 1024, maximumLineBytes: Int = defaultMaximumLineBytes) {
+    init(descriptor: Int32, chunkSize: Int = 256 * 1024, maximumLineBytes: Int = defaultMaximumLineBytes,
+         isCancelled: @escaping () -> Bool = { false }) {
         self.descriptor = descriptor
         self.chunkSize = chunkSize
         self.maximumLineBytes = maximumLineBytes
+        self.isCancelled = isCancelled
     }
 
     struct Line {
         let number: Int64
         let bytes: UnsafeBufferPointer<UInt8>
         let isTruncated: Bool
+        /// The length of the whole line in bytes (without its `\n` and a `\r` before it); larger
+        /// than `bytes.count` when the line was truncated.
+        let length: Int
+        /// For a truncated line, the SHA-256 of the whole line (the skipped part is hashed as it
+        /// is read); nil otherwise, where `bytes` is the whole line.
+        let truncatedSHA256: String?
     }
 
     /// Calls `body` for every line (the `\n` and a `\r` before it removed). `onChunk` sees every
@@ -34,18 +49,22 @@ struct LineReader {
                      _ body: (Line) throws -> Void) throws -> Int64 {
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
         defer { chunk.deallocate() }
-        var carry: [UInt8] = []      // start of a line that spans chunks
-        var carryTruncated = false
+        var carry = Carry(limit: maximumLineBytes)  // start of a line that spans chunks
         var lineNumber: Int64 = 0
+        let waitsForInput = !isRegularFile(descriptor)
 
-        func emit(_ bytes: UnsafeBufferPointer<UInt8>, truncated: Bool) throws {
+        func emit(_ bytes: UnsafeBufferPointer<UInt8>, truncated: Bool, length: Int, digest: String?) throws {
             lineNumber += 1
             var count = bytes.count
-            if count > 0 && bytes[count - 1] == 0x0D { count -= 1 }
-            try body(Line(number: lineNumber, bytes: UnsafeBufferPointer(rebasing: bytes[0..<count]), isTruncated: truncated))
+            var length = length
+            if !truncated && count > 0 && bytes[count - 1] == 0x0D { count -= 1; length -= 1 }
+            try body(Line(number: lineNumber, bytes: UnsafeBufferPointer(rebasing: bytes[0..<count]), isTruncated: truncated,
+                          length: length, truncatedSHA256: digest))
         }
 
         while true {
+            if isCancelled() { throw LoadCancelled() }
+            if waitsForInput, try !waitForInput() { throw LoadCancelled() }
             let got = read(descriptor, chunk.baseAddress, chunkSize)
             if got < 0 {
                 if errno == EINTR { continue }
@@ -55,38 +74,132 @@ struct LineReader {
             let data = UnsafeRawBufferPointer(rebasing: chunk[0..<got])
             onChunk(data)
             let bytes = data.bindMemory(to: UInt8.self)
+            guard let base = bytes.baseAddress else { continue }
             var start = 0
             while start < bytes.count {
-                guard let newline = bytes[start...].firstIndex(of: 0x0A) else {
-                    appendCarry(UnsafeBufferPointer(rebasing: bytes[start...]), &carry, &carryTruncated)
+                guard let found = memchr(base + start, 0x0A, bytes.count - start) else {
+                    carry.append(UnsafeBufferPointer(rebasing: bytes[start...]))
                     break
                 }
-                if carry.isEmpty && !carryTruncated {
-                    try emit(UnsafeBufferPointer(rebasing: bytes[start..<newline]), truncated: false)
+                let newline = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                if carry.isEmpty {
+                    try emit(UnsafeBufferPointer(rebasing: bytes[start..<newline]), truncated: false,
+                             length: newline - start, digest: nil)
                 } else {
-                    appendCarry(UnsafeBufferPointer(rebasing: bytes[start..<newline]), &carry, &carryTruncated)
-                    try carry.withUnsafeBufferPointer { try emit($0, truncated: carryTruncated) }
-                    carry.removeAll(keepingCapacity: carry.count <= 4 * chunkSize)
-                    carryTruncated = false
+                    carry.append(UnsafeBufferPointer(rebasing: bytes[start..<newline]))
+                    let (length, digest) = carry.finishLine()
+                    try carry.bytes.withUnsafeBufferPointer { try emit($0, truncated: digest != nil, length: length, digest: digest) }
+                    carry.reset(keepingCapacity: carry.bytes.count <= 4 * chunkSize)
                 }
                 start = newline + 1
             }
         }
-        if !carry.isEmpty || carryTruncated {
-            try carry.withUnsafeBufferPointer { try emit($0, truncated: carryTruncated) }
+        if !carry.isEmpty {
+            let (length, digest) = carry.finishLine()
+            try carry.bytes.withUnsafeBufferPointer { try emit($0, truncated: digest != nil, length: length, digest: digest) }
         }
         return lineNumber
     }
 
-    private func appendCarry(_ bytes: UnsafeBufferPointer<UInt8>, _ carry: inout [UInt8], _ truncated: inout Bool) {
-        let room = maximumLineBytes - carry.count
-        if bytes.count <= room {
-            carry.append(contentsOf: bytes)
-        } else {
-            if room > 0 { carry.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[0..<room])) }
-            truncated = true
+    /// Waits until the descriptor has something to read (or its end); false when cancelled.
+    private func waitForInput() throws -> Bool {
+        var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        while true {
+            let ready = poll(&entry, 1, 250)
+            if ready > 0 { return true }
+            if ready < 0 && errno != EINTR {
+                throw WarehouseError.io("poll failed: \(String(cString: strerror(errno)))")
+            }
+            if isCancelled() { return false }
         }
     }
+
+    /// The part of a line read so far, when it spans chunks: its first `limit` bytes, and past
+    /// them the running length and SHA-256 of the whole line (a final `\r` held back until it
+    /// is known not to end the line).
+    private struct Carry {
+        let limit: Int
+        var bytes: [UInt8] = []
+        var hasher: SHA256?
+        var length = 0
+        var pendingCR = false
+
+        init(limit: Int) { self.limit = limit }
+
+        var isEmpty: Bool { length == 0 && !pendingCR }
+
+        mutating func append(_ part: UnsafeBufferPointer<UInt8>) {
+            guard !part.isEmpty else { return }
+            if hasher == nil {
+                let room = limit - bytes.count
+                if part.count <= room {
+                    bytes.append(contentsOf: part)
+                    length += part.count
+                    return
+                }
+                // The line passes the limit: keep the first `limit` bytes, hash from the start.
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: part[0..<room]))
+                var started = SHA256()
+                bytes.withUnsafeBytes { started.update(bufferPointer: $0) }
+                hasher = started
+                length = bytes.count
+                skip(UnsafeBufferPointer(rebasing: part[room...]))
+                return
+            }
+            skip(part)
+        }
+
+        private mutating func skip(_ part: UnsafeBufferPointer<UInt8>) {
+            guard !part.isEmpty else { return }
+            if pendingCR {
+                withUnsafeBytes(of: UInt8(0x0D)) { hasher?.update(bufferPointer: $0) }
+                length += 1
+                pendingCR = false
+            }
+            var body = part
+            if part[part.count - 1] == 0x0D {
+                pendingCR = true
+                body = UnsafeBufferPointer(rebasing: part[0..<(part.count - 1)])
+            }
+            hasher?.update(bufferPointer: UnsafeRawBufferPointer(body))
+            length += body.count
+        }
+
+        /// The whole line's length and, when it passed the limit, its SHA-256. A held-back final
+        /// `\r` is dropped, as for any line.
+        func finishLine() -> (length: Int, digest: String?) {
+            // A line of exactly `limit` bytes followed by `\r\n` fits: `bytes` is all of it.
+            guard let hasher, length > limit else { return (bytes.count, nil) }
+            return (length, hexadecimal(hasher.finalize()))
+        }
+
+        mutating func reset(keepingCapacity: Bool) {
+            bytes.removeAll(keepingCapacity: keepingCapacity)
+            hasher = nil
+            length = 0
+            pendingCR = false
+        }
+    }
+}
+
+/// Thrown when a load is cancelled (SIGINT or SIGTERM in the command line tool).
+struct LoadCancelled: Error {}
+
+/// Whether a descriptor is a regular file (which never blocks a read).
+func isRegularFile(_ descriptor: Int32) -> Bool {
+    var info = stat()
+    return fstat(descriptor, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
+}
+
+/// Lower-case hexadecimal of a digest.
+func hexadecimal<Digest: Sequence>(_ digest: Digest) -> String where Digest.Element == UInt8 {
+    let digits = Array("0123456789abcdef".utf8)
+    var text: [UInt8] = []
+    for byte in digest {
+        text.append(digits[Int(byte >> 4)])
+        text.append(digits[Int(byte & 0x0F)])
+    }
+    return String(decoding: text, as: UTF8.self)
 }
 
 /// An input of the loader: a file (optionally gzip-compressed) or standard input.
@@ -121,7 +234,7 @@ public enum LoadSource: Sendable, Equatable {
 final class OpenedSource {
     let descriptor: Int32
     private var childPID: pid_t?
-    private let ownsDescriptor: Bool
+    private var isOpen: Bool
     /// Size of the file in bytes, when known (for progress).
     let size: Int64?
 
@@ -129,7 +242,7 @@ final class OpenedSource {
         switch source {
         case .standardInput:
             descriptor = 0
-            ownsDescriptor = false
+            isOpen = false
             size = nil
         case .stream(_, let opened):
             descriptor = opened
@@ -160,21 +273,33 @@ final class OpenedSource {
                 }
                 close(ends[1])
                 descriptor = ends[0]
-                ownsDescriptor = true
+                isOpen = true
             } else {
-                let opened = open(path, O_RDONLY)
+                let opened = open(path, O_RDONLY | O_CLOEXEC)
                 guard opened >= 0 else {
                     throw WarehouseError.io("\(path): \(String(cString: strerror(errno)))")
                 }
                 descriptor = opened
-                ownsDescriptor = true
+                isOpen = true
             }
         }
     }
 
+    /// A descriptor opened by the caller (the spool of standard input), read from its start
+    /// and left open.
+    init(rewinding descriptor: Int32) throws {
+        guard lseek(descriptor, 0, SEEK_SET) == 0 else {
+            throw WarehouseError.io("cannot rewind the spool of standard input: \(String(cString: strerror(errno)))")
+        }
+        var info = stat()
+        self.descriptor = descriptor
+        isOpen = false
+        size = fstat(descriptor, &info) == 0 ? Int64(info.st_size) : nil
+    }
+
     /// Closes the stream; for a compressed file, fails if gzip reported an error.
     func finish(name: String) throws {
-        if ownsDescriptor { close(descriptor) }
+        if isOpen { close(descriptor); isOpen = false }
         if let pid = childPID {
             childPID = nil
             let status = Subprocess.wait(pid)
@@ -185,16 +310,20 @@ final class OpenedSource {
     }
 
     deinit {
+        // Left early (an error, a cancel): close our end first, so that a gzip blocked on a full
+        // pipe is not waited for, and use SIGKILL, since gzip inherits the ignored SIGINT and
+        // SIGTERM of a command that is handling them.
+        if isOpen { close(descriptor) }
         if let pid = childPID {
-            kill(pid, SIGTERM)
+            kill(pid, SIGKILL)
             _ = Subprocess.wait(pid)
         }
     }
 }
 
-/// Computes the SHA-256 of a file in chunks.
-func sha256OfFile(_ path: String) throws -> (hash: String, bytes: Int64) {
-    let descriptor = open(path, O_RDONLY)
+/// Computes the SHA-256 of a file in chunks; `isCancelled` is asked between chunks.
+func sha256OfFile(_ path: String, isCancelled: () -> Bool = { false }) throws -> (hash: String, bytes: Int64) {
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
     guard descriptor >= 0 else { throw WarehouseError.io("\(path): \(String(cString: strerror(errno)))") }
     defer { close(descriptor) }
     var hasher = SHA256()
@@ -202,6 +331,7 @@ func sha256OfFile(_ path: String) throws -> (hash: String, bytes: Int64) {
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
     defer { buffer.deallocate() }
     while true {
+        if isCancelled() { throw LoadCancelled() }
         let got = read(descriptor, buffer.baseAddress, buffer.count)
         if got < 0 {
             if errno == EINTR { continue }
@@ -211,5 +341,5 @@ func sha256OfFile(_ path: String) throws -> (hash: String, bytes: Int64) {
         hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
         total += Int64(got)
     }
-    return (hasher.finalize().map { String(format: "%02x", $0) }.joined(), total)
+    return (hexadecimal(hasher.finalize()), total)
 }

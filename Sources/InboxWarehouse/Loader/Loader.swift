@@ -2,6 +2,9 @@ import Crypto
 import Foundation
 import Logging
 import PostgresLibPQ
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public struct LoadOptions: Sendable {
     /// Load nothing from a file that has any reject.
@@ -53,15 +56,41 @@ public struct LoadProgress: Sendable {
     public let rejected: Int64
 }
 
+/// A request to stop a running load, safe to make from any thread (a signal handler's queue).
+public final class LoadCancellation: @unchecked Sendable {
+    // `requested` is guarded by `lock`.
+    private let lock = NSLock()
+    private var requested = false
+
+    public init() {}
+
+    public func cancel() { lock.withLock { requested = true } }
+
+    public var isCancelled: Bool { lock.withLock { requested } }
+}
+
 /// Reads NDJSON event logs, validates every record, and upserts them into the `inbox` tables
 /// in batches (COPY into temporary staging tables, then one set-based INSERT ... ON CONFLICT per
 /// kind), keeping every reject with its source, line and reason.
 public final class Loader {
+    /// The first bytes of a rejected line that its reject keeps (`raw`, `raw_bytes`, `--rejects`).
+    /// A longer line's reason ends with its length and SHA-256, which identify it in the input.
+    public static let maximumRejectRawBytes = 64 * 1024
+    /// A reason quoting a field is cut to this many bytes (a value may be a whole line long).
+    static let maximumReasonBytes = 1024
+    /// What a cancelled load says (exit 1 in the command line tool).
+    public static let cancelledMessage =
+        "cancelled: the batch in progress was rolled back; batches committed before stay, and running the load again is safe"
+
     private let connection: Connection
     private let options: LoadOptions
     private let logger: Logger
     private var stagingReady = false
     public var progressHandler: ((LoadProgress) -> Void)?
+    /// Cancels the load from another thread: it stops before its next read (within a quarter of
+    /// a second, also inside a long line or on a quiet standard input) and throws
+    /// `WarehouseError.io(Loader.cancelledMessage)`; the batch in progress is not committed.
+    public let cancellation = LoadCancellation()
 
     public init(connection: Connection, options: LoadOptions = LoadOptions(),
                 logger: Logger = Logger(label: "inbox-warehouse.loader")) {
@@ -71,19 +100,29 @@ public final class Loader {
     }
 
     /// Loads every source in turn. Throws on I/O or database failure; invalid records do not
-    /// throw (they are counted and kept).
+    /// throw (they are counted and kept). When the `--rejects` file cannot be written completely,
+    /// the load still runs to its end and then throws `RejectsFileError`, which carries the summary.
     public func load(_ sources: [LoadSource]) throws -> LoadSummary {
         let started = Date()
         var summary = LoadSummary()
-        let rejectsOutput = try options.rejectsPath.map { try RejectsFile(path: $0) }
-        defer { try? rejectsOutput?.close() }
-        try prepareStaging()
-        for source in sources {
-            try loadOne(source, summary: &summary, rejectsOutput: rejectsOutput)
+        do {
+            let cancellation = self.cancellation
+            let rejectsOutput = try options.rejectsPath.map { try RejectsFile(path: $0, isCancelled: { cancellation.isCancelled }) }
+            defer { rejectsOutput?.abandon() }
+            try prepareStaging()
+            for source in sources {
+                try loadOne(source, summary: &summary, rejectsOutput: rejectsOutput)
+            }
+            try analyzeChangedTables(summary.loadedByKind)
+            summary.seconds = Date().timeIntervalSince(started)
+            if let rejectsOutput, let failure = rejectsOutput.close() {
+                throw RejectsFileError(summary: summary, path: rejectsOutput.path, failure: failure,
+                                       linesWritten: rejectsOutput.linesWritten, keepsWholeLines: rejectsOutput.keepsWholeLines)
+            }
+            return summary
+        } catch let error where cancellation.isCancelled && !(error is RejectsFileError) {
+            throw WarehouseError.io(Self.cancelledMessage)
         }
-        try analyzeChangedTables(summary.loadedByKind)
-        summary.seconds = Date().timeIntervalSince(started)
-        return summary
     }
 
     /// Refreshes the planner statistics of every table this run changed substantially (at least a
@@ -103,15 +142,13 @@ public final class Loader {
 
     private func loadOne(_ source: LoadSource, summary: inout LoadSummary, rejectsOutput: RejectsFile?) throws {
         // A strict load of standard input needs two passes: spool it to a temporary file first.
-        var effective = source
-        var spool: URL?
+        // The spool is private and has no name (unlinked at once), so nothing of it remains
+        // however the process ends; both passes read it through its descriptor.
+        var spool: Int32?
         if options.isStrict && source == .standardInput {
-            let url = FileManager.default.temporaryDirectory.appendingPathComponent("inbox-warehouse-stdin-\(UUID().uuidString).ndjson")
-            try spoolStandardInput(to: url)
-            spool = url
-            effective = .file(url.path)
+            spool = try spoolStandardInput()
         }
-        defer { if let spool { try? FileManager.default.removeItem(at: spool) } }
+        defer { if let spool { close(spool) } }
 
         let loadID = try connection.execute(
             "insert into warehouse.loads (source, is_strict) values ($1, $2) returning load_id",
@@ -121,7 +158,7 @@ public final class Loader {
             if options.isStrict {
                 // Pass 1 validates only; pass 2 loads when nothing was rejected.
                 var check = BatchState(kindCount: RecordKind.all.count)
-                try scan(effective, name: source.name, loadID: loadID, state: &check, writeData: false,
+                try scan(source, spool: spool, loadID: loadID, state: &check, writeData: false,
                          file: &file, rejectsOutput: rejectsOutput)
                 if file.rejected > 0 {
                     file.skippedByStrict = true
@@ -134,7 +171,7 @@ public final class Loader {
                 file = LoadSummary.FileResult(source: source.name, loadID: loadID)
             }
             var state = BatchState(kindCount: RecordKind.all.count)
-            try scan(effective, name: source.name, loadID: loadID, state: &state, writeData: true,
+            try scan(source, spool: spool, loadID: loadID, state: &state, writeData: true,
                      file: &file, rejectsOutput: options.isStrict ? nil : rejectsOutput)
             for (index, count) in state.loadedByKind.enumerated() where count > 0 {
                 summary.loadedByKind[RecordKind.all[index].type, default: 0] += count
@@ -144,9 +181,15 @@ public final class Loader {
             summary.files.append(file)
         } catch {
             if connection.isInTransaction { _ = try? connection.execute("rollback") }
-            _ = try? connection.execute(
-                "update warehouse.loads set status = 'failed', finished_at = clock_timestamp(), error = $2 where load_id = $1",
-                [String(loadID), String(describing: error)])
+            let message = cancellation.isCancelled ? Self.cancelledMessage : String(describing: error)
+            // Twice: a cancel request sent to the server for the statement of a batch may land on
+            // this update instead.
+            for _ in 0..<2 {
+                let marked = try? connection.execute(
+                    "update warehouse.loads set status = 'failed', finished_at = clock_timestamp(), error = $2 where load_id = $1",
+                    [String(loadID), message])
+                if marked != nil { break }
+            }
             throw error
         }
     }
@@ -225,20 +268,24 @@ public final class Loader {
         }
     }
 
-    private func scan(_ source: LoadSource, name: String, loadID: Int64, state: inout BatchState, writeData: Bool,
+    /// Reads `source` (or the spool of standard input) once: validates every line and, with
+    /// `writeData`, writes the batches; without, only the rejects (the first pass of `--strict`).
+    private func scan(_ source: LoadSource, spool: Int32?, loadID: Int64, state: inout BatchState, writeData: Bool,
                       file: inout LoadSummary.FileResult, rejectsOutput: RejectsFile?) throws {
+        let name = source.name
+        let cancellation = self.cancellation
         var hash: String?
         var compressedBytes: Int64?
-        if case .file(let path) = source, source.isCompressed {
-            let digest = try sha256OfFile(path)
+        if spool == nil, case .file(let path) = source, source.isCompressed {
+            let digest = try sha256OfFile(path, isCancelled: { cancellation.isCancelled })
             hash = digest.hash
             compressedBytes = digest.bytes
         }
-        let opened = try OpenedSource(source)
+        let opened = try spool.map { try OpenedSource(rewinding: $0) } ?? OpenedSource(source)
         var hasher = SHA256()
         var bytesRead: Int64 = 0
         var lastProgress = Date()
-        let reader = LineReader(descriptor: opened.descriptor)
+        let reader = LineReader(descriptor: opened.descriptor, isCancelled: { cancellation.isCancelled })
         var scratch: [UInt8] = []
         scratch.reserveCapacity(4096)
         var rejectedSoFar: Int64 = 0
@@ -253,7 +300,7 @@ public final class Loader {
             if isBlank(line.bytes) { return }
             state.linesInBatch += 1
             if line.isTruncated {
-                let reason = "line longer than \(LineReader.defaultMaximumLineBytes) bytes (kept truncated)"
+                let reason = "line longer than \(LineReader.defaultMaximumLineBytes) bytes"
                 try reject(line, kind: nil, reason: reason, source: name, loadID: loadID, state: &state, rejectsOutput: rejectsOutput)
             } else {
                 scratch.removeAll(keepingCapacity: true)
@@ -276,9 +323,11 @@ public final class Loader {
                 }
             }
         }
+        // Before gzip's status: a Ctrl-C also reaches gzip, which then fails.
+        if cancellation.isCancelled { throw LoadCancelled() }
         try opened.finish(name: name)
         file.lines = lines
-        file.sha256 = hash ?? hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        file.sha256 = hash ?? hexadecimal(hasher.finalize())
         file.bytes = compressedBytes ?? bytesRead
         if let writer {
             try writer.submit(state.takeBatch())
@@ -296,38 +345,51 @@ public final class Loader {
         }
     }
 
+    /// Records one reject: a COPY row for `warehouse.load_rejects` and a `--rejects` line.
+    /// Linear in the line and bounded: only the line's first `maximumRejectRawBytes` are kept,
+    /// the reason is cut to `maximumReasonBytes`, and a longer line's reason ends with the whole
+    /// line's length and SHA-256.
     private func reject(_ line: LineReader.Line, kind: String?, reason: String, source: String, loadID: Int64,
                         state: inout BatchState, rejectsOutput: RejectsFile?) throws {
         state.rejectCount += 1
         state.rejectedByKind[kind ?? "unknown", default: 0] += 1
-        let exact = isValidUTF8(line.bytes) && !line.bytes.contains(0)
-        let text = exact ? String(decoding: line.bytes, as: UTF8.self)
-                         : replacingNUL(String(decoding: line.bytes, as: UTF8.self), with: "\u{FFFD}")
+        let kept = keptPrefix(line.bytes, limit: Self.maximumRejectRawBytes)
+        // A reason may quote the record (an unknown type, a field name); PostgreSQL text cannot
+        // hold a NUL, so a decoded \u0000 in it is written back as the escape.
+        var reasonText = storableReason(reason, limit: Self.maximumReasonBytes)
+        if line.length > kept.count {
+            let digest = line.truncatedSHA256 ?? hexadecimal(SHA256.hash(data: UnsafeRawBufferPointer(line.bytes)))
+            reasonText.append(contentsOf: " (line of \(line.length) bytes, sha256 \(digest); the reject keeps its first \(kept.count) bytes)".utf8)
+        }
+        // `raw` is text: exact when the kept bytes are UTF-8 without NUL, else with U+FFFD for
+        // invalid sequences and NULs, and then `raw_bytes` holds the exact bytes.
+        let exact = isValidUTF8(kept) && (kept.isEmpty || memchr(kept.baseAddress!, 0, kept.count) == nil)
+        let text = exact ? Array(kept) : storableText(kept)
         // The row is built apart and appended in place: copying the batch's growing reject
         // buffer for every reject made batches full of rejects quadratic.
         var row: [UInt8] = []
+        row.reserveCapacity(128 + reasonText.count + text.count + (exact ? 0 : 2 * kept.count))
         appendDecimal(loadID, to: &row); row.append(0x09)
         appendCopyText(source, to: &row); row.append(0x09)
         appendDecimal(line.number, to: &row); row.append(0x09)
-        if let kind { appendCopyText(kind, to: &row) } else { row.append(contentsOf: Array("\\N".utf8)) }
+        if let kind { appendCopyText(kind, to: &row) } else { row.append(0x5C); row.append(UInt8(ascii: "N")) }
         row.append(0x09)
-        // A reason may quote the record (an unknown type, a field name); PostgreSQL text cannot
-        // hold a NUL, so a decoded \u0000 in it is written back as the escape.
-        let reason = replacingNUL(reason, with: "\\u0000")
-        appendCopyText(reason, to: &row); row.append(0x09)
-        appendCopyText(text, to: &row); row.append(0x09)
+        reasonText.withUnsafeBufferPointer { appendCopyBytes($0, to: &row) }
+        row.append(0x09)
+        text.withUnsafeBufferPointer { appendCopyBytes($0, to: &row) }
+        row.append(0x09)
         if exact {
-            row.append(contentsOf: Array("\\N".utf8))
+            row.append(0x5C); row.append(UInt8(ascii: "N"))
         } else {
-            row.append(contentsOf: Array("\\\\x".utf8))
-            for byte in line.bytes {
+            row.append(0x5C); row.append(0x5C); row.append(UInt8(ascii: "x"))
+            for byte in kept {
                 row.append(hexDigits[Int(byte >> 4)])
                 row.append(hexDigits[Int(byte & 0x0F)])
             }
         }
         row.append(0x0A)
         state.rejects.append(contentsOf: row)
-        try rejectsOutput?.write(source: source, line: line.number, reason: reason, raw: text)
+        rejectsOutput?.write(source: source, line: line.number, reason: reasonText, raw: text)
     }
 
     private func flushRejectsOnly(_ state: inout BatchState, file: inout LoadSummary.FileResult) throws {
@@ -425,28 +487,49 @@ public final class Loader {
         return sql
     }
 
-    private func spoolStandardInput(to url: URL) throws {
-        FileManager.default.createFile(atPath: url.path, contents: nil)
-        let output = try FileHandle(forWritingTo: url)
-        defer { try? output.close() }
-        while let data = try FileHandle.standardInput.read(upToCount: 1 << 20), !data.isEmpty {
-            try output.write(contentsOf: data)
+    /// Copies standard input into a temporary file that only this process can read (mode 0600)
+    /// and that has no name (unlinked right after it is created): a kill at any moment leaves
+    /// nothing behind. Returns its descriptor.
+    private func spoolStandardInput() throws -> Int32 {
+        let directory = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var template = Array((directory.hasSuffix("/") ? directory : directory + "/").utf8CString.dropLast())
+            + Array("inbox-warehouse-stdin-XXXXXX".utf8CString)
+        // mkstemp creates the file with mode 0600, whatever the umask.
+        let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard descriptor >= 0 else {
+            throw WarehouseError.io("cannot create a temporary file in \(directory) for standard input: \(String(cString: strerror(errno)))")
+        }
+        _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+        unlink(template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+        do {
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+            defer { buffer.deallocate() }
+            let waitsForInput = !isRegularFile(0)
+            while true {
+                if cancellation.isCancelled { throw LoadCancelled() }
+                if waitsForInput {
+                    var entry = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
+                    let ready = poll(&entry, 1, 250)
+                    if ready == 0 || (ready < 0 && errno == EINTR) { continue }
+                }
+                let got = read(0, buffer.baseAddress, buffer.count)
+                if got < 0 {
+                    if errno == EINTR { continue }
+                    throw WarehouseError.io("reading standard input: \(String(cString: strerror(errno)))")
+                }
+                if got == 0 { break }
+                try writeFully(descriptor, UnsafeRawBufferPointer(rebasing: buffer[0..<got]),
+                               what: "the temporary file for standard input in \(directory)")
+            }
+            return descriptor
+        } catch {
+            close(descriptor)
+            throw error
         }
     }
 }
 
 private let hexDigits = Array("0123456789abcdef".utf8)
-
-/// Replaces every NUL scalar. (String.replacingOccurrences compares characters, and a NUL
-/// followed by a combining mark is one character that it would not match.)
-private func replacingNUL(_ text: String, with replacement: String) -> String {
-    guard text.utf8.contains(0) else { return text }
-    var result = String.UnicodeScalarView()
-    for scalar in text.unicodeScalars {
-        if scalar.value == 0 { result.append(contentsOf: replacement.unicodeScalars) } else { result.append(scalar) }
-    }
-    return String(result)
-}
 
 /// Hands a value to another thread when the code guarantees only one thread uses it at a time.
 struct UncheckedSendable<Value>: @unchecked Sendable {
@@ -459,62 +542,22 @@ private func isBlank(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
     return true
 }
 
-/// The `--rejects` NDJSON output.
-final class RejectsFile {
-    private let handle: FileHandle
-    private var buffer: [UInt8] = []
-
-    init(path: String) throws {
-        guard FileManager.default.createFile(atPath: path, contents: nil) else {
-            throw WarehouseError.io("cannot create the rejects file \(path)")
+/// Writes all of `bytes`, retrying short writes, EINTR and EAGAIN; throws the system's error.
+private func writeFully(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, what: String) throws {
+    guard var next = bytes.baseAddress else { return }
+    var remaining = bytes.count
+    while remaining > 0 {
+        let written = Glibc.write(descriptor, next, remaining)
+        if written < 0 {
+            if errno == EINTR { continue }
+            if errno == EAGAIN {
+                var entry = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&entry, 1, 1000)
+                continue
+            }
+            throw WarehouseError.io("cannot write \(what): \(String(cString: strerror(errno)))")
         }
-        guard let handle = FileHandle(forWritingAtPath: path) else {
-            throw WarehouseError.io("cannot open the rejects file \(path)")
-        }
-        self.handle = handle
+        remaining -= written
+        next += written
     }
-
-    func write(source: String, line: Int64, reason: String, raw: String) throws {
-        buffer.append(contentsOf: Array("{\"source\":".utf8))
-        appendJSONString(source, to: &buffer)
-        buffer.append(contentsOf: Array(",\"line\":".utf8))
-        appendDecimal(line, to: &buffer)
-        buffer.append(contentsOf: Array(",\"reason\":".utf8))
-        appendJSONString(reason, to: &buffer)
-        buffer.append(contentsOf: Array(",\"raw\":".utf8))
-        appendJSONString(raw, to: &buffer)
-        buffer.append(contentsOf: Array("}\n".utf8))
-        if buffer.count > 1 << 20 { try flush() }
-    }
-
-    func flush() throws {
-        guard !buffer.isEmpty else { return }
-        try handle.write(contentsOf: Data(buffer))
-        buffer.removeAll(keepingCapacity: true)
-    }
-
-    func close() throws {
-        try flush()
-        try handle.close()
-    }
-}
-
-/// Appends `text` as a JSON string literal.
-func appendJSONString(_ text: String, to output: inout [UInt8]) {
-    output.append(UInt8(ascii: "\""))
-    for byte in text.utf8 {
-        switch byte {
-        case UInt8(ascii: "\""): output.append(contentsOf: Array("\\\"".utf8))
-        case UInt8(ascii: "\\"): output.append(contentsOf: Array("\\\\".utf8))
-        case 0x0A: output.append(contentsOf: Array("\\n".utf8))
-        case 0x0D: output.append(contentsOf: Array("\\r".utf8))
-        case 0x09: output.append(contentsOf: Array("\\t".utf8))
-        case 0..<0x20:
-            output.append(contentsOf: Array("\\u00".utf8))
-            output.append(hexDigits[Int(byte >> 4)])
-            output.append(hexDigits[Int(byte & 0x0F)])
-        default: output.append(byte)
-        }
-    }
-    output.append(UInt8(ascii: "\""))
 }

@@ -25,7 +25,7 @@ enum RecordValidator {
         } catch {
             throw RejectReason(kind: nil, reason: "not valid JSON: \(error.message) at byte \(error.offset + 1)")
         }
-        guard let typeIndex = members.lastIndex(where: { $0.key == "type" }) else {
+        guard let typeIndex = members.lastIndex(where: { isSameText($0.key, "type") }) else {
             throw RejectReason(kind: nil, reason: "missing required field \"type\"")
         }
         guard case .string(let type) = members[typeIndex].value else {
@@ -34,7 +34,7 @@ enum RecordValidator {
             }
             throw RejectReason(kind: nil, reason: "field \"type\" must be a string, got \(members[typeIndex].value.typeName)")
         }
-        guard let kindIndex = RecordKind.byType[type] else {
+        guard let kindIndex = RecordKind.all.firstIndex(where: { isSameText(type, $0.type) }) else {
             throw RejectReason(kind: nil, reason: "unknown type \"\(truncated(type))\"")
         }
         let kind = RecordKind.all[kindIndex]
@@ -43,9 +43,9 @@ enum RecordValidator {
         var fieldMember = [Int](repeating: -1, count: kind.fields.count)
         var isExtra = [Bool](repeating: false, count: members.count)
         for (memberIndex, member) in members.enumerated() {
-            if let fieldIndex = kind.fields.firstIndex(where: { $0.name == member.key }) {
+            if let fieldIndex = kind.fields.firstIndex(where: { isSameText(member.key, $0.name) }) {
                 fieldMember[fieldIndex] = memberIndex
-            } else if member.key != "type" {
+            } else if !isSameText(member.key, "type") {
                 isExtra[memberIndex] = true
             }
         }
@@ -98,7 +98,7 @@ enum RecordValidator {
                 }
                 appendCopyText(text, to: &output)
             case .closedEnumeration(let allowed):
-                guard allowed.contains(text) else {
+                guard allowed.contains(where: { isSameText(text, $0) }) else {
                     throw reject("field \"\(field.name)\" has value \"\(truncated(text))\" outside \(allowed.joined(separator: ", "))")
                 }
                 appendCopyText(text, to: &output)
@@ -132,9 +132,12 @@ enum RecordValidator {
     private static func appendExtra(members: [JSONMember], isExtra: [Bool], kind: RecordKind,
                                     line: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) throws(RejectReason) {
         var first = true
+        // An earlier duplicate of a name is superseded by the later one: the last index of each
+        // name, found in one pass (comparing every member with the rest was quadratic).
+        var lastOfName: [[UInt8]: Int] = [:]
+        for (index, member) in members.enumerated() where isExtra[index] { lastOfName[Array(member.key.utf8)] = index }
         for (index, member) in members.enumerated() where isExtra[index] {
-            // An earlier duplicate of a name is superseded by the later one.
-            if members[(index + 1)...].contains(where: { $0.key == member.key }) { continue }
+            if lastOfName[Array(member.key.utf8)] != index { continue }
             if member.containsNULEscape {
                 throw RejectReason(kind: kind.type, reason: "field \"\(truncated(member.key))\" contains \\u0000, which cannot be stored")
             }
@@ -151,8 +154,21 @@ enum RecordValidator {
         }
     }
 
+    /// Whether two texts are the same UTF-8 bytes. Not `==`: String comparison and hashing apply
+    /// Unicode canonical equivalence, which takes quadratic time on a long run of combining marks
+    /// (a 2 MB member name took minutes), and JSON compares names code point by code point
+    /// (RFC 8259, section 8.3). It differs from `==` only for canonically equivalent spellings,
+    /// such as "BUL\u{212A}" (KELVIN SIGN) for "BULK", which passed this check and then failed
+    /// the whole load on the table's check constraint.
+    static func isSameText(_ left: String, _ right: String) -> Bool {
+        left.utf8.count == right.utf8.count && left.utf8.elementsEqual(right.utf8)
+    }
+
+    /// At most 60 Unicode scalars of `text` (not characters: one character can hold any number
+    /// of combining marks, and a quoted value must not carry a whole line into a reason).
     static func truncated(_ text: String) -> String {
-        text.count <= 60 ? text : String(text.prefix(60)) + "…"
+        guard text.unicodeScalars.count > 60 else { return text }
+        return String(String.UnicodeScalarView(text.unicodeScalars.prefix(60))) + "…"
     }
 }
 

@@ -36,7 +36,9 @@ public final class StopSignal: @unchecked Sendable {
 
 /// The long-running scheduler: runs what is due, sleeps `interval` seconds, again, until
 /// stopped. A job in progress is finished before it stops. A lost database connection is
-/// reported and re-opened on the next round.
+/// reported and re-opened on the next round. While `connect` throws
+/// `EmbeddedCluster.StoppedOnPurpose` (the cluster was stopped with `db stop`), it says once that
+/// it waits, tries again every round, and says when it resumes.
 public struct Scheduler {
     public var interval: Double
     public var options: RunnerOptions
@@ -51,14 +53,24 @@ public struct Scheduler {
     /// Loops until `stop` is raised. `connect` opens (and migrates) a connection.
     public func run(stop: StopSignal, connect: () throws -> Connection, log: @escaping (String) -> Void) {
         var connection: Connection?
+        var waiting = false
         while !stop.isStopped {
             do {
-                if connection == nil { connection = try connect() }
+                if connection == nil {
+                    connection = try connect()
+                    if waiting {
+                        log("scheduler: resumed: the database is reachable again")
+                        waiting = false
+                    }
+                }
                 let runner = JobRunner(connection: connection!, schemaVersion: schemaVersion, options: options, log: log)
                 let report = try runner.runDue(shouldStop: { stop.isStopped })
                 if !report.outcomes.isEmpty {
                     log("ran \(report.outcomes.count) job(s): \(report.succeeded) succeeded, \(report.failed) failed")
                 }
+            } catch let error as EmbeddedCluster.StoppedOnPurpose {
+                if !waiting { log("scheduler: waiting: \(error)") }
+                waiting = true
             } catch {
                 log("scheduler: \(error)")
                 connection?.close()
