@@ -246,7 +246,7 @@ final class OpenedSource {
             size = nil
         case .stream(_, let opened):
             descriptor = opened
-            ownsDescriptor = true
+            isOpen = true
             size = nil
         case .file(let path):
             var info = stat()
