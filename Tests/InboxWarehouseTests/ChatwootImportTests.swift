@@ -299,3 +299,65 @@ struct ChatwootCommandLineTests {
         #expect(badName.status == 64)
     }
 }
+
+@Suite("Chatwoot import: reading the source")
+struct ChatwootSourceReadingTests {
+    @Test("COPY text rows decode NULLs, escapes and UTF-8")
+    func copyTextRows() {
+        let row = Array("12\t\\N\ta\\tb\\nc\\\\d é\t\\\\N\t\t\\101\\x42\n".utf8)
+        let fields = row.withUnsafeBytes { CopyTextRow.decode($0) }
+        #expect(fields == ["12", nil, "a\tb\nc\\d é", "\\N", "", "AB"])
+    }
+
+    @Test("activity messages are read in Chatwoot's English texts")
+    func activityTexts() {
+        #expect(ChatwootActivity.parse("Conversation was marked resolved by Alice Martin") == .resolvedByUser("Alice Martin"))
+        #expect(ChatwootActivity.parse("Conversation was marked resolved by Automation System") == .resolvedByUser("Automation System"))
+        #expect(ChatwootActivity.parse("Conversation was marked resolved by system due to 2 days of inactivity") == .autoResolved)
+        #expect(ChatwootActivity.parse("Conversation was resolved by Jean") == .resolvedByContact)
+        #expect(ChatwootActivity.parse("Conversation was reopened by Bob Stone") == .reopened(user: "Bob Stone"))
+        #expect(ChatwootActivity.parse("System reopened the conversation due to a new incoming message.") == .reopened(user: nil))
+        #expect(ChatwootActivity.parse("Conversation was marked as pending by Bob Stone") == .pending(user: "Bob Stone"))
+        #expect(ChatwootActivity.parse("Conversation was snoozed by Bob Stone") == .pending(user: "Bob Stone"))
+        #expect(ChatwootActivity.parse("Conversation was marked open by system due to an error with the agent bot.") == .botErrorOpened)
+        #expect(ChatwootActivity.parse("Bob Stone added urgent, vip") == .labels(user: "Bob Stone", isAdded: true, titles: ["urgent", "vip"]))
+        #expect(ChatwootActivity.parse("Automation System removed spam") == .labels(user: "Automation System", isAdded: false, titles: ["spam"]))
+        #expect(ChatwootActivity.parse("Alice added SLA policy Gold") == nil)
+        #expect(ChatwootActivity.parse("Alice removed the priority") == nil)
+        #expect(ChatwootActivity.parse("Assigned to Bob Stone by Alice Martin") == nil)
+        #expect(ChatwootActivity.parse("La conversation a été résolue par Alice") == nil)
+    }
+
+    @Test("message contents with tabs, newlines, backslashes and quotes arrive intact")
+    func contentsRoundTrip() throws {
+        let source = try ChatwootSource.make()
+        let content = "ligne 1\n\tligne 2 \\ \"citée\" é ✓"
+        try source.connection.execute("update messages set content = $1 where id = 101", [content])
+        let (warehouse, _) = try TestSupport.freshDatabase()
+        _ = try ChatwootFixture.importAccount(from: source, into: warehouse)
+        #expect(try warehouse.execute("select content from inbox.messages where message_id = 'cw:1:message:101'").scalar == content)
+    }
+
+    @Test("a source failing in the middle of a stream fails the import, marks that load failed and stores no marks")
+    func sourceFailsMidStream() throws {
+        let source = try ChatwootSource.make()
+        // The labels stream reads tag names through this view, which raises after its first row.
+        try source.connection.executeScript("""
+            alter table tags rename to tags_table;
+            create function fail_on_legacy(name text) returns text language plpgsql as $$
+            begin
+                if name = 'legacy' then raise exception 'source failure for the test'; end if;
+                return name;
+            end $$;
+            create view tags as select id, fail_on_legacy(name)::character varying as name, taggings_count from tags_table;
+            """)
+        let (warehouse, _) = try TestSupport.freshDatabase()
+        let error = try #require(throws: PostgresError.self) { try ChatwootFixture.importAccount(from: source, into: warehouse) }
+        #expect(error.sqlState == SQLState("P0001"))
+        let ledger = try warehouse.execute("select source, status from warehouse.loads order by load_id")
+        #expect(ledger.rows.last == ["chatwoot:cw/accounts/1/labels", "failed"])
+        #expect(ledger.rows.dropLast().allSatisfy { $0[1] == "succeeded" })
+        #expect(try warehouse.execute("select count(*) from warehouse.import_marks").scalar == "0")
+        #expect(try warehouse.execute("select count(*) from inbox.conversations").scalar == "0")
+    }
+}
