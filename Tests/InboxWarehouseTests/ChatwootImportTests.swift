@@ -226,8 +226,14 @@ struct ChatwootIncrementalTests {
         // Chatwoot's model allows ratings 1 to 5, its table does not check: a 9 is a bad score.
         try source.connection.execute("update csat_survey_responses set rating = 9 where id = 1")
         let (warehouse, _) = try TestSupport.freshDatabase()
-        let summary = try ChatwootFixture.importAccount(from: source, into: warehouse)
+        let rejectsPath = try TestSupport.temporaryDirectory().appendingPathComponent("rejects.ndjson").path
+        let options = ChatwootImportOptions(accountID: 1, chatwootURL: ChatwootFixture.chatwootURL, rejectsPath: rejectsPath)
+        let summary = try ChatwootImporter(sourceConninfo: source.url, warehouse: warehouse, options: options).run()
         #expect(summary.load.rejected == 1)
+        // The --rejects file holds it too (once, though the import loads eight streams).
+        let lines = try String(contentsOfFile: rejectsPath, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 1)
+        #expect(lines.first?.hasPrefix(#"{"source":"chatwoot:cw/accounts/1/conversations","line":"#) == true)
         #expect(summary.load.rejectedByKind == ["csat": 1])
         let reject = try warehouse.execute("select source, raw, reason from warehouse.load_rejects")
         #expect(reject.rowCount == 1)
@@ -336,6 +342,21 @@ struct ChatwootSourceReadingTests {
         let (warehouse, _) = try TestSupport.freshDatabase()
         _ = try ChatwootFixture.importAccount(from: source, into: warehouse)
         #expect(try warehouse.execute("select content from inbox.messages where message_id = 'cw:1:message:101'").scalar == content)
+    }
+
+    @Test("a loader failure stops the source's stream instead of leaving it blocked")
+    func loaderFailureStopsTheProducer() throws {
+        let source = try ChatwootSource.make()
+        let (warehouse, _) = try TestSupport.freshDatabase()
+        // The loader cannot create its rejects file, so it fails before reading the first stream.
+        let options = ChatwootImportOptions(accountID: 1, rejectsPath: "/nonexistent-\(UUID().uuidString)/rejects.ndjson")
+        #expect(throws: WarehouseError.self) {
+            try ChatwootImporter(sourceConninfo: source.url, warehouse: warehouse, options: options).run()
+        }
+        #expect(try warehouse.execute("select count(*) from warehouse.import_marks").scalar == "0")
+        // The warehouse connection is usable again, and a later import works.
+        let summary = try ChatwootFixture.importAccount(from: source, into: warehouse)
+        #expect(summary.counters.conversations == 3)
     }
 
     @Test("a source failing in the middle of a stream fails the import, marks that load failed and stores no marks")

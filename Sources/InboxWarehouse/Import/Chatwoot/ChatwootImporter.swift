@@ -3,6 +3,8 @@ import Logging
 import PostgresLibPQ
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// What `inbox-warehouse import chatwoot` is asked to do.
@@ -140,18 +142,24 @@ public final class ChatwootImporter {
             ("contact_attributes", queries.contactAttributes, single { $0.contactAttribute }),
         ]
 
-        let loader = Loader(connection: warehouse, options: LoadOptions(rejectsPath: options.rejectsPath, batchLines: options.batchLines),
-                            logger: logger)
+        // Taken before any producer thread uses the connection; used to stop the source's query
+        // when the loader fails.
+        let sourceCancel = source.cancelHandle()
+        // The loader would start the rejects file again at every stream: the import writes it
+        // once, at the end, from warehouse.load_rejects. Opened now, so a bad path fails first.
+        let rejectsFile = try options.rejectsPath.map { try RejectsFile(path: $0) }
+        defer { rejectsFile?.abandon() }
+        let loader = Loader(connection: warehouse, options: LoadOptions(batchLines: options.batchLines), logger: logger)
         var summary = LoadSummary()
         let started = Date()
         for stream in streams {
-            try load(stream: stream.name, loader: loader, into: &summary) { emit in
+            try load(stream: stream.name, loader: loader, cancel: sourceCancel, into: &summary) { emit in
                 try source.copyOut(stream.sql) { chunk in
                     try stream.handler(converter, CopyTextRow.decode(chunk), emit)
                 }
             }
         }
-        try load(stream: "conversations", loader: loader, into: &summary) { emit in
+        try load(stream: "conversations", loader: loader, cancel: sourceCancel, into: &summary) { emit in
             var bundle = ChatwootConverter.Bundle()
             var currentID: String?
             try source.copyOut(queries.conversations) { chunk in
@@ -167,6 +175,7 @@ public final class ChatwootImporter {
         }
         summary.seconds = Date().timeIntervalSince(started)
         try source.execute("commit")
+        if let rejectsFile { try writeRejects(of: summary, to: rejectsFile) }
 
         var marks: [String: String] = [:]
         if case .since = options.mode {
@@ -241,13 +250,17 @@ public final class ChatwootImporter {
 
     /// Streams one source query through the loader: `produce` runs on a thread of its own and
     /// writes NDJSON lines; the loader reads them from a socket as one source.
-    private func load(stream: String, loader: Loader, into summary: inout LoadSummary,
+    private func load(stream: String, loader: Loader, cancel: CancelHandle?, into summary: inout LoadSummary,
                       produce: @escaping (_ emit: ([UInt8]) throws -> Void) throws -> Void) throws {
         var ends: [Int32] = [0, 0]
-        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &ends) == 0 else {
+        guard socketpair(AF_UNIX, streamSocketType, 0, &ends) == 0 else {
             throw WarehouseError.io("cannot create a socket pair: \(String(cString: strerror(errno)))")
         }
         let readEnd = ends[0], writeEnd = ends[1]
+        #if canImport(Darwin)
+        var on: Int32 = 1
+        _ = setsockopt(writeEnd, SOL_SOCKET, SO_NOSIGPIPE, &on, socklen_t(MemoryLayout<Int32>.size))
+        #endif
         // The loader gets a descriptor of its own (it closes it); ours lets us stop the producer
         // by shutting the socket down whatever happened to the loader's.
         let loaderEnd = dup(readEnd)
@@ -266,6 +279,8 @@ public final class ChatwootImporter {
             streamSummary = try loader.load([.stream(name: name, descriptor: loaderEnd)])
         } catch {
             loadError = error
+            // Stop the source's query rather than wait for its next row.
+            _ = cancel?.cancel()
         }
         shutdown(readEnd, Int32(SHUT_RDWR))
         let producerError = producer.wait()
@@ -284,6 +299,26 @@ public final class ChatwootImporter {
         summary.files.append(contentsOf: streamSummary.files)
         for (kind, count) in streamSummary.loadedByKind { summary.loadedByKind[kind, default: 0] += count }
         for (kind, count) in streamSummary.rejectedByKind { summary.rejectedByKind[kind, default: 0] += count }
+    }
+
+    /// Copies the run's rejects from warehouse.load_rejects into the `--rejects` file, in the
+    /// loader's format.
+    private func writeRejects(of summary: LoadSummary, to file: RejectsFile) throws {
+        let loadIDs = "{" + summary.files.map { String($0.loadID) }.joined(separator: ",") + "}"
+        if summary.rejected > 0 {
+            let rejects = try warehouse.execute("""
+                select source, line_number, reason, raw from warehouse.load_rejects
+                where load_id = any($1::bigint[]) order by load_id, line_number
+                """, [loadIDs])
+            for row in 0..<rejects.rowCount {
+                file.write(source: rejects.value(row, 0) ?? "", line: rejects.value(row, 1).flatMap(Int64.init) ?? 0,
+                           reason: Array((rejects.value(row, 2) ?? "").utf8), raw: Array((rejects.value(row, 3) ?? "").utf8))
+            }
+        }
+        if let failure = file.close() {
+            throw WarehouseError.io("could not write the rejects file \(file.path): \(failure); "
+                                    + "every reject is in warehouse.load_rejects (load_id \(loadIDs.dropFirst().dropLast()))")
+        }
     }
 
     // MARK: Marks
@@ -367,7 +402,7 @@ private final class Producer: @unchecked Sendable {
         var offset = 0
         while offset < bytes.count {
             let sent = bytes.withUnsafeBytes { raw in
-                Glibc.send(descriptor, raw.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+                sendWithoutSignal(descriptor, raw.baseAddress! + offset, bytes.count - offset)
             }
             if sent < 0 {
                 if errno == EINTR { continue }
@@ -378,3 +413,19 @@ private final class Producer: @unchecked Sendable {
         }
     }
 }
+
+#if canImport(Glibc)
+private let streamSocketType = Int32(SOCK_STREAM.rawValue)
+
+/// send(2) that reports a closed peer as EPIPE instead of raising SIGPIPE.
+private func sendWithoutSignal(_ descriptor: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
+    Glibc.send(descriptor, bytes, count, Int32(MSG_NOSIGNAL))
+}
+#else
+private let streamSocketType = SOCK_STREAM
+
+/// send(2) on a socket with SO_NOSIGPIPE set: a closed peer is EPIPE, not SIGPIPE.
+private func sendWithoutSignal(_ descriptor: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
+    Darwin.send(descriptor, bytes, count, 0)
+}
+#endif
