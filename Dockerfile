@@ -42,9 +42,12 @@ COPY Package.swift Package.resolved* ./
 RUN swift package resolve
 
 # The sources. Tests/ is copied too although no test is built here: Package.swift declares the
-# test target, and SwiftPM refuses to load a package whose target folder is missing.
+# test target, and SwiftPM refuses to load a package whose target folder is missing. sql/ and
+# Plugins/ are compiled into the binary (EmbedSQLPlugin), which is then the whole install.
 COPY Sources ./Sources
 COPY Tests ./Tests
+COPY Plugins ./Plugins
+COPY sql ./sql
 
 # Compile only the command-line product, optimized, and put the binary at a known path
 # (the build folder's name depends on the CPU architecture, hence --show-bin-path).
@@ -84,12 +87,10 @@ COPY --from=build /usr/lib/swift/linux/*.so /usr/lib/swift/linux/
 COPY --from=build /usr/libexec/swift/linux/ /usr/libexec/swift/linux/
 RUN echo /usr/lib/swift/linux > /etc/ld.so.conf.d/swift.conf && ldconfig
 
-# The tool itself, and its SQL (numbered migrations and the export views). The tool looks for
-# its sql/ folder in $INBOX_WAREHOUSE_SQL_DIR, else in share/inbox-warehouse/sql next to the
-# prefix of its executable - /usr/local/bin/inbox-warehouse -> /usr/local/share/inbox-warehouse/sql
-# (see SQLResources.bundled() in Sources/InboxWarehouse/Migrator.swift).
+# The tool itself. Its SQL (numbered migrations, the export views and their header files) is
+# compiled into the binary (see SQLResources in Sources/InboxWarehouse/SQLResources.swift), so
+# nothing else is copied; `inbox-warehouse sql dump DIR` writes the files out.
 COPY --from=build /staging/usr/local/bin/inbox-warehouse /usr/local/bin/inbox-warehouse
-COPY sql /usr/local/share/inbox-warehouse/sql
 
 # Run as an unprivileged user, never as root. The numeric id (10001) lets orchestrators such as
 # Kubernetes check `runAsNonRoot`. When you mount a host folder for exports, either make it

@@ -26,15 +26,31 @@ let package = Package(
             name: "PostgresLibPQ",
             dependencies: ["CLibPQ"]
         ),
-        // Loader, exporter, migrations, export catalog, embedded cluster.
+        // Loader, exporter, migrations, export catalog, embedded cluster. The sql/ folder is
+        // compiled in (EmbedSQLPlugin), so the binary is a complete install.
         .target(
             name: "InboxWarehouse",
             dependencies: [
                 "PostgresLibPQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                "InboxWarehouseSQL",
             ]
         ),
+        // The sql/ folder compiled in, so the binary is a complete install: EmbedSQLPlugin
+        // generates a Swift file from sql/, which Sources/InboxWarehouseSQL/sql links to (so
+        // SwiftPM watches it like any sources and plans again when a file comes or goes).
+        .target(
+            name: "InboxWarehouseSQL",
+            exclude: ["sql"],
+            plugins: ["EmbedSQLPlugin"]
+        ),
+        .plugin(
+            name: "EmbedSQLPlugin",
+            capability: .buildTool(),
+            dependencies: ["EmbedSQL"]
+        ),
+        .executableTarget(name: "EmbedSQL"),
         .executableTarget(
             name: "InboxWarehouseCLI",
             dependencies: [

@@ -45,19 +45,6 @@ public enum DatabaseTarget: Sendable {
     }
 }
 
-enum PostgresConnectionFactory {
-    /// Connects with a short, settable connect timeout so an unreachable server is an error, not
-    /// a hang (`PGCONNECT_TIMEOUT` or `connect_timeout` in the URL win over the default).
-    static func connect(_ conninfo: String, applicationName: String = "inbox-warehouse") throws -> Connection {
-        var overrides = ["fallback_application_name": applicationName]
-        let environment = ProcessInfo.processInfo.environment
-        if environment["PGCONNECT_TIMEOUT"] == nil && !conninfo.contains("connect_timeout") {
-            overrides["connect_timeout"] = environment["INBOX_WAREHOUSE_CONNECT_TIMEOUT"] ?? "10"
-        }
-        return try Connection(conninfo: conninfo, overrides: overrides)
-    }
-}
-
 /// Replaces the password in a libpq URI (`postgresql://user:secret@host`) or keyword string
 /// (`password=secret`) by `****`.
 public func redactPassword(_ conninfo: String) -> String {

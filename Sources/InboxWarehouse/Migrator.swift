@@ -2,78 +2,6 @@ import Crypto
 import Foundation
 import PostgresLibPQ
 
-/// The SQL that ships with the tool: numbered migrations and the export views.
-public struct SQLResources: Sendable {
-    public let directory: URL
-
-    public init(directory: URL) { self.directory = directory }
-
-    /// Where the tool's SQL is: `INBOX_WAREHOUSE_SQL_DIR` if set; else the nearest `sql/` folder
-    /// holding `migrations/` above the running executable (a build tree in a checkout); else
-    /// `share/inbox-warehouse/sql` beside the executable's prefix, `/usr/local/share/...` or
-    /// `/usr/share/...` (an installed copy).
-    public static func bundled(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SQLResources {
-        if let path = environment["INBOX_WAREHOUSE_SQL_DIR"], !path.isEmpty {
-            return SQLResources(directory: URL(fileURLWithPath: path, isDirectory: true))
-        }
-        let manager = FileManager.default
-        var candidates: [URL] = []
-        let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath()
-        var directory = URL(fileURLWithPath: executable.path, relativeTo: URL(fileURLWithPath: manager.currentDirectoryPath))
-            .standardizedFileURL.deletingLastPathComponent()
-        if let image = Bundle.main.executableURL?.resolvingSymlinksInPath().deletingLastPathComponent() {
-            directory = image
-        }
-        candidates.append(directory.deletingLastPathComponent().appendingPathComponent("share/inbox-warehouse/sql"))
-        while directory.path != "/" {
-            candidates.append(directory.appendingPathComponent("sql"))
-            directory = directory.deletingLastPathComponent()
-        }
-        candidates.append(URL(fileURLWithPath: "/usr/local/share/inbox-warehouse/sql"))
-        candidates.append(URL(fileURLWithPath: "/usr/share/inbox-warehouse/sql"))
-        for candidate in candidates where manager.fileExists(atPath: candidate.appendingPathComponent("migrations").path) {
-            return SQLResources(directory: candidate)
-        }
-        throw WarehouseError.configuration(
-            "cannot find the tool's sql/ folder (migrations and export views); set INBOX_WAREHOUSE_SQL_DIR to it")
-    }
-
-    public struct Migration: Sendable {
-        public let version: Int
-        public let name: String
-        public let sql: String
-        public var checksum: String { sha256Hex(Data(sql.utf8)) }
-    }
-
-    /// `sql/migrations/NNNN_name.sql`, in version order.
-    public func migrations() throws -> [Migration] {
-        let folder = directory.appendingPathComponent("migrations", isDirectory: true)
-        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".sql") }.sorted()
-        return try names.map { file in
-            guard let underscore = file.firstIndex(of: "_"), let version = Int(file[..<underscore]) else {
-                throw WarehouseError.schema("migration file \(file) is not named NNNN_name.sql")
-            }
-            let sql = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
-            return Migration(version: version, name: String(file.dropLast(4)), sql: sql)
-        }
-    }
-
-    /// The export objects, in the order they are created: `sql/exports/shared/*.sql`, then
-    /// `sql/exports/*.sql`, each folder in lexical order.
-    public func exportScripts() throws -> [(name: String, sql: String)] {
-        let exports = directory.appendingPathComponent("exports", isDirectory: true)
-        let shared = exports.appendingPathComponent("shared", isDirectory: true)
-        var scripts: [(String, String)] = []
-        for (folder, prefix) in [(shared, "shared/"), (exports, "")] {
-            guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { continue }
-            for file in names.filter({ $0.hasSuffix(".sql") }).sorted() {
-                scripts.append((prefix + file, try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)))
-            }
-        }
-        return scripts
-    }
-}
-
 /// Applies migrations (numbered, forward-only, checksummed, one transaction each) and
 /// (re)creates the export views when their files changed.
 public struct Migrator {
@@ -137,7 +65,8 @@ public struct Migrator {
         for migration in migrations {
             try connection.transaction {
                 try lock(connection)
-                let recorded = try connection.execute("select checksum from warehouse.schema_migrations where version = $1", [String(migration.version)])
+                let recorded = try connection.execute("select checksum from warehouse.schema_migrations where version = $1",
+                                                      binds: [migration.version])
                 if let checksum = recorded.scalar {
                     if checksum != migration.checksum {
                         throw WarehouseError.schema("migration \(migration.name) changed after it was applied (checksum mismatch); migrations are forward-only")
@@ -146,7 +75,7 @@ public struct Migrator {
                 }
                 try connection.executeScript(migration.sql)
                 try connection.execute("insert into warehouse.schema_migrations (version, name, checksum) values ($1, $2, $3)",
-                                       [String(migration.version), migration.name, migration.checksum])
+                                       binds: [migration.version, migration.name, migration.checksum])
                 report.applied.append(migration.name)
             }
         }
@@ -157,12 +86,12 @@ public struct Migrator {
 
     /// The checksum of the export view files, as recorded after they were created.
     public func exportChecksum() throws -> String {
-        let scripts = try resources.exportScripts()
+        let scripts = resources.exportScripts()
         return sha256Hex(Data(scripts.map { "\($0.name)\n\($0.sql)" }.joined(separator: "\n\u{1}\n").utf8))
     }
 
     private func recreateExportViewsIfChanged(_ connection: Connection) throws -> Bool {
-        let scripts = try resources.exportScripts()
+        let scripts = resources.exportScripts()
         let checksum = try exportChecksum()
         return try connection.transaction {
             try lock(connection)
@@ -185,6 +114,9 @@ public struct Migrator {
                         grant usage on schema export to inbox_warehouse_reader;
                         grant select on all tables in schema export to inbox_warehouse_reader;
                         grant execute on all functions in schema export to inbox_warehouse_reader;
+                        -- Exports read as the reader (Exporter.takeReaderRole): a view added to
+                        -- the schema later by this role is readable by it too.
+                        alter default privileges in schema export grant select on tables to inbox_warehouse_reader;
                     end if;
                 end
                 $$;
@@ -192,7 +124,7 @@ public struct Migrator {
             try connection.execute("""
                 insert into warehouse.schema_objects (name, checksum) values ('export', $1)
                 on conflict (name) do update set checksum = excluded.checksum, applied_at = clock_timestamp()
-                """, [checksum])
+                """, binds: [checksum])
             return true
         }
     }
@@ -200,8 +132,4 @@ public struct Migrator {
     private func lock(_ connection: Connection) throws {
         try connection.execute("select pg_advisory_xact_lock(hashtext('inbox-warehouse:migrate'))")
     }
-}
-
-func sha256Hex(_ data: Data) -> String {
-    SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
 }

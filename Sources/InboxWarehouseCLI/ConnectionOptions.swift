@@ -56,32 +56,3 @@ func printStatus(_ message: String) {
 }
 
 var standardErrorIsTerminal: Bool { isatty(2) == 1 }
-
-/// Runs `body` with Ctrl-C (SIGINT) and SIGTERM turned into a cancel request for the statement
-/// running on `connection`: the server stops it, the command fails with "canceled" and cleans up
-/// (an export removes its partial file) instead of dying mid-write.
-func cancellingOnInterrupt<T>(_ connection: Connection, _ body: () throws -> T) throws -> T {
-    guard let cancel = connection.cancelHandle() else { return try body() }
-    let queue = DispatchQueue(label: "inbox-warehouse.signals")
-    var sources: [DispatchSourceSignal] = []
-    for signalNumber in [SIGINT, SIGTERM] {
-        signal(signalNumber, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
-        source.setEventHandler {
-            FileHandle.standardError.write(Data("\ninbox-warehouse: interrupted, cancelling...\n".utf8))
-            cancel.cancel()
-        }
-        source.resume()
-        sources.append(source)
-    }
-    defer {
-        for source in sources { source.cancel() }
-        signal(SIGINT, SIG_DFL)
-        signal(SIGTERM, SIG_DFL)
-    }
-    do {
-        return try body()
-    } catch let error as PostgresError where error.sqlState == .queryCanceled {
-        throw WarehouseError.io("cancelled: nothing was written")
-    }
-}

@@ -72,13 +72,10 @@ extension InboxWarehouseCommand {
                 printStatus("loaded \(summary.loaded) records (\(summary.rejected) rejected) in \(seconds(since: generated))")
 
                 // 3. Export all twelve for the month.
-                var request = ExportRequest(type: ExportType.all[0])
-                request.from = RangeBound("2026-03-01")
-                request.to = RangeBound("2026-03-31")
-                request.timeZone = tz
-                request.asOf = "2026-04-02T00:00:00Z"
-                let manifests = try Exporter(connection: connection, schemaVersion: report.schemaVersion)
-                    .exportAll(request, directory: outputDirectory)
+                let parameters = ExportParameters(from: RangeBound("2026-03-01"), to: RangeBound("2026-03-31"), timeZone: tz,
+                                                  asOf: Instant("2026-04-02T00:00:00Z"))
+                let manifests = try JobRunner(connection: connection, schemaVersion: report.schemaVersion)
+                    .run(.all(parameters, into: outputDirectory)).manifests
                 printStatus("exported in \(seconds(since: loaded)):")
                 for manifest in manifests {
                     printStatus("  \(manifest.type.padding(toLength: 24, withPad: " ", startingAt: 0)) \(String(manifest.rows).leftPadded(8)) rows  \(outputDirectory)/\(manifest.file)")

@@ -10,9 +10,11 @@ extension InboxWarehouseCommand {
                 Types: \(ExportType.all.map(\.slug).joined(separator: ", ")).
 
                 The range is inclusive dates read in --tz (R = [from 00:00, to+1 day 00:00)), or \
-                RFC 3339 timestamps (R = [from, to)). Every timestamp is written in --tz. The file \
-                is written under a temporary name and renamed when complete, with FILE.manifest.json \
-                beside it.
+                RFC 3339 timestamps (R = [from, to)). Every timestamp is written in --tz. A regular \
+                file is written under a temporary name and renamed when complete, with \
+                FILE.manifest.json beside it. Standard output (-, /dev/stdout, /dev/fd/N), \
+                character devices (/dev/null) and FIFOs are written in place, with no manifest: \
+                they are never replaced by a file.
 
                 Examples:
                   inbox-warehouse export resolved-conversations --from 2026-03-01 --to 2026-03-31 --tz Europe/Paris --output resolved.csv
@@ -23,28 +25,28 @@ extension InboxWarehouseCommand {
         @OptionGroup var connection: ConnectionOptions
 
         @Argument(help: ArgumentHelp("The export type (omit with --all).", valueName: "type"))
-        var type: String?
+        var type: ExportType?
 
         @Flag(help: "Write all twelve exports into --output-dir, from one snapshot.")
         var all = false
 
         @Option(help: ArgumentHelp("First day (YYYY-MM-DD) or instant (RFC 3339) of the range.", valueName: "date"))
-        var from: String?
+        var from: RangeBound?
 
         @Option(help: ArgumentHelp("Last day (inclusive) or end instant (exclusive) of the range.", valueName: "date"))
-        var to: String?
+        var to: RangeBound?
 
-        @Option(help: ArgumentHelp("IANA time zone for the range and the timestamps.", valueName: "zone"))
+        @Option(help: ArgumentHelp("IANA time zone for the range and the timestamps, any case (europe/paris is Europe/Paris).", valueName: "zone"))
         var tz = "UTC"
 
         @Option(name: .customLong("channel"), help: ArgumentHelp("Only conversations of this channel (repeatable).", valueName: "id"))
         var channels: [String] = []
 
-        @Option(name: .customLong("as-of"), help: ArgumentHelp("The moment of the export (RFC 3339); default now.", valueName: "timestamp"))
-        var asOf: String?
+        @Option(name: .customLong("as-of"), help: ArgumentHelp("The moment of the export (RFC 3339 with an offset); default now.", valueName: "timestamp"))
+        var asOf: Instant?
 
-        @Option(name: .customLong("header-locale"), help: "Header language: en or fr.")
-        var headerLocale = "en"
+        @Option(name: .customLong("header-locale"), help: "Header language.")
+        var headerLocale: HeaderLocale = .en
 
         @Flag(help: "Start the file with a UTF-8 byte-order mark (for spreadsheets).")
         var bom = false
@@ -58,7 +60,7 @@ extension InboxWarehouseCommand {
 
         @Option(name: .customLong("content-policy"),
                 help: "Message content: twitter (content only for TWITTER channels, the default), all, none. Default from $INBOX_WAREHOUSE_CONTENT_POLICY.")
-        var contentPolicy: String?
+        var contentPolicy: ContentPolicy?
 
         @Option(name: .customLong("max-span-months"), help: "The longest range allowed, in calendar months.")
         var maxSpanMonths = 18
@@ -66,7 +68,7 @@ extension InboxWarehouseCommand {
         @Option(name: .customLong("retention-months"), help: "Data older than this many months before --as-of is not exportable.")
         var retentionMonths = 18
 
-        @Option(help: ArgumentHelp("The output file, or - for standard output.", valueName: "file"))
+        @Option(help: ArgumentHelp("The output file, or - for standard output. Devices, FIFOs and /dev/stdout, /dev/stderr, /dev/fd/N are written in place, without a manifest.", valueName: "file"))
         var output: String?
 
         @Option(name: .customLong("output-dir"), help: ArgumentHelp("With --all: the directory for <type>.csv files.", valueName: "dir"))
@@ -80,59 +82,44 @@ extension InboxWarehouseCommand {
                 if type != nil { throw ValidationError("give either a type or --all, not both") }
                 if outputDirectory == nil { throw ValidationError("--all needs --output-dir DIR") }
             } else {
-                guard let type else { throw ValidationError("name an export type, or --all") }
-                if ExportType.named(type) == nil {
-                    throw ValidationError("unknown export type \"\(type)\"; one of: \(ExportType.all.map(\.slug).joined(separator: ", "))")
-                }
+                if type == nil { throw ValidationError("name an export type, or --all") }
                 if output == nil { throw ValidationError("name the output with --output FILE (or - for standard output)") }
             }
-            if json && output == "-" { throw ValidationError("--json prints on standard output: it cannot be combined with --output -") }
-            if HeaderLocale(rawValue: headerLocale) == nil { throw ValidationError("--header-locale must be en or fr") }
-            if let from, RangeBound(from) == nil { throw ValidationError("--from \"\(from)\" is not a date (YYYY-MM-DD) or an RFC 3339 timestamp") }
-            if let to, RangeBound(to) == nil { throw ValidationError("--to \"\(to)\" is not a date (YYYY-MM-DD) or an RFC 3339 timestamp") }
-            if resolvedContentPolicy == nil { throw ValidationError("--content-policy must be twitter, all or none") }
+            if json, let output, output == "-" || OutputTarget.standardStreamDescriptor(output) == 1 {
+                throw ValidationError("--json prints on standard output: it cannot be combined with --output \(output)")
+            }
+            if contentPolicy == nil, let value = ProcessInfo.processInfo.environment["INBOX_WAREHOUSE_CONTENT_POLICY"],
+               ContentPolicy(rawValue: value) == nil {
+                throw ValidationError("INBOX_WAREHOUSE_CONTENT_POLICY must be twitter, all or none")
+            }
             if maxSpanMonths < 1 || retentionMonths < 1 { throw ValidationError("month limits must be positive") }
         }
 
-        private var resolvedContentPolicy: ContentPolicy? {
-            ContentPolicy(rawValue: contentPolicy ?? ProcessInfo.processInfo.environment["INBOX_WAREHOUSE_CONTENT_POLICY"] ?? "twitter")
+        /// The request, built once from the parsed options.
+        var request: ExportRequest {
+            let policy = contentPolicy
+                ?? ProcessInfo.processInfo.environment["INBOX_WAREHOUSE_CONTENT_POLICY"].flatMap(ContentPolicy.init(rawValue:))
+                ?? .twitter
+            let parameters = ExportParameters(from: from, to: to, timeZone: tz, channelIDs: channels, asOf: asOf,
+                                              headerLocale: headerLocale, contentPolicy: policy,
+                                              includesBOM: bom, isSpreadsheetSafe: safeSpreadsheet)
+            let limits = ExportLimits(maximumSpanMonths: maxSpanMonths, retentionMonths: retentionMonths)
+            if all, let outputDirectory { return .all(parameters, into: outputDirectory, limits: limits) }
+            return .single(type ?? ExportType.all[0], parameters, to: output ?? "-", limits: limits)
         }
 
         func run() throws {
             try reportingErrors {
-                var request = ExportRequest(type: ExportType.named(type ?? "resolved-conversations")!)
-                request.from = from.flatMap(RangeBound.init)
-                request.to = to.flatMap(RangeBound.init)
-                request.timeZone = tz
-                request.channelIDs = channels
-                request.asOf = asOf
-                request.headerLocale = HeaderLocale(rawValue: headerLocale) ?? .en
-                request.includeBOM = bom
-                request.isSpreadsheetSafe = safeSpreadsheet
-                request.contentPolicy = resolvedContentPolicy ?? .twitter
-                request.maximumSpanMonths = maxSpanMonths
-                request.retentionMonths = retentionMonths
+                let request = self.request
                 let (database, report) = try connection.connectMigrated()
-                let exporter = Exporter(connection: database, schemaVersion: report.schemaVersion)
-                var manifests: [ExportManifest] = []
-                try cancellingOnInterrupt(database) {
-                    if all, let outputDirectory {
-                        manifests = try exporter.exportAll(request, directory: outputDirectory)
-                    } else if let output {
-                        // Recorded as an export job (announced with NOTIFY and the webhook, see
-                        // docs/scheduling.md); a role that may not write jobs (the read-only
-                        // reader) still exports, unrecorded.
-                        let runner = JobRunner(connection: database, schemaVersion: report.schemaVersion,
-                                               options: try RunnerOptions.fromEnvironment())
-                        let manifest: ExportManifest?
-                        if try database.execute("select has_table_privilege('warehouse.export_jobs', 'insert')").scalar == "t" {
-                            manifest = try runner.runOnDemandWithManifest(request, to: output).manifest
-                        } else {
-                            manifest = try exporter.export(request, to: output)
-                        }
-                        if let manifest { manifests = [manifest] }
-                    }
+                let quiet = self.quiet
+                // Every export goes through the job runner: recorded as jobs (announced with
+                // NOTIFY and the webhook, docs/scheduling.md) when the role may write them.
+                let runner = JobRunner(connection: database, schemaVersion: report.schemaVersion,
+                                       options: try RunnerOptions.fromEnvironment()) { message in
+                    if !quiet { printStatus(message) }
                 }
+                let manifests = try cancellingOnInterrupt(database) { try runner.run(request).manifests }
                 if json {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -19,8 +19,8 @@ extension InboxWarehouseCommand.Jobs {
         @Option(help: "Show at most this many jobs.")
         var limit = 50
 
-        @Option(help: "Only jobs in this state: queued, running, succeeded, failed.")
-        var state: String?
+        @Option(help: "Only jobs in this state.")
+        var state: JobState?
 
         @Option(help: ArgumentHelp("Only jobs of this schedule.", valueName: "name"))
         var schedule: String?
@@ -29,14 +29,13 @@ extension InboxWarehouseCommand.Jobs {
         var json = false
 
         func validate() throws {
-            if let state, JobState(rawValue: state) == nil { throw ValidationError("--state must be queued, running, succeeded or failed") }
             if limit < 1 { throw ValidationError("--limit must be positive") }
         }
 
         func run() throws {
             try reportingErrors {
                 let (database, _) = try connection.connectMigrated()
-                let jobs = try JobStore(connection: database).list(limit: limit, state: state.flatMap(JobState.init), scheduleName: schedule)
+                let jobs = try JobStore(connection: database).list(limit: limit, state: state, scheduleName: schedule)
                 if json {
                     print(try sortedJSONText(jobs))
                     return
@@ -76,9 +75,9 @@ extension InboxWarehouseCommand.Jobs {
                 var lines: [(String, String?)] = [
                     ("job", String(job.jobID)), ("type", job.exportType), ("state", job.state.rawValue),
                     ("schedule", job.scheduleName), ("period start", job.periodStart), ("period end", job.periodEnd),
-                    ("time zone", job.parameters.timeZone),
-                    ("channels", job.parameters.channelIDs.isEmpty ? "all" : job.parameters.channelIDs.joined(separator: ", ")),
-                    ("as of", job.parameters.asOf), ("attempts", String(job.attempts)), ("runner", job.runner),
+                    ("time zone", job.parameters.export.timeZone),
+                    ("channels", job.parameters.export.channelIDs.isEmpty ? "all" : job.parameters.export.channelIDs.joined(separator: ", ")),
+                    ("as of", job.parameters.export.asOf?.description), ("attempts", String(job.attempts)), ("runner", job.runner),
                     ("requested at", job.requestedAt), ("started at", job.startedAt), ("finished at", job.finishedAt),
                     ("file", job.filePath), ("rows", job.rows.map(String.init)), ("bytes", job.bytes.map(String.init)),
                     ("sha256", job.sha256), ("error", job.error), ("delivery attempts", String(job.deliveryAttempts)),

@@ -36,7 +36,7 @@ extension InboxWarehouseCommand.RetentionCommand {
         var dryRun = false
 
         @Option(help: ArgumentHelp("Count the window back from this moment (RFC 3339) instead of now.", valueName: "timestamp"))
-        var now: String?
+        var now: Instant?
 
         @Flag(help: "Print a JSON report on standard output.")
         var json = false

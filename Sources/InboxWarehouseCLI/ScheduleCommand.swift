@@ -33,12 +33,12 @@ extension InboxWarehouseCommand.ScheduleCommand {
         var name: String
 
         @Option(help: ArgumentHelp("The export type.", valueName: "type"))
-        var type: String
+        var type: ExportType
 
         @Option(help: "hourly, daily, weekly (Monday to Monday) or monthly.")
-        var frequency: String
+        var frequency: Frequency
 
-        @Option(help: ArgumentHelp("IANA time zone of the periods and of the timestamps in the files.", valueName: "zone"))
+        @Option(help: ArgumentHelp("IANA time zone of the periods and of the timestamps in the files, any case.", valueName: "zone"))
         var tz = "UTC"
 
         @Option(name: .customLong("channel"), help: ArgumentHelp("Only conversations of this channel (repeatable).", valueName: "id"))
@@ -48,29 +48,20 @@ extension InboxWarehouseCommand.ScheduleCommand {
         var destination: String
 
         @Option(help: ArgumentHelp("First period to export: the one containing this date or instant (default: the previous complete period, so the next run exports it).", valueName: "date"))
-        var start: String?
+        var start: RangeBound?
 
         @Option(name: .customLong("retention-months"), help: "A --start older than this many months is refused.")
         var retentionMonths = 18
 
         @Option(help: .hidden)
-        var now: String?
-
-        func validate() throws {
-            if ExportType.named(type) == nil {
-                throw ValidationError("unknown export type \"\(type)\"; one of: \(ExportType.all.map(\.slug).joined(separator: ", "))")
-            }
-            if Frequency(rawValue: frequency) == nil { throw ValidationError("--frequency must be hourly, daily, weekly or monthly") }
-            if let start, RangeBound(start) == nil { throw ValidationError("--start \"\(start)\" is not a date (YYYY-MM-DD) or an RFC 3339 timestamp") }
-        }
+        var now: Instant?
 
         func run() throws {
             try reportingErrors {
-                var definition = ScheduleDefinition(name: name, type: ExportType.named(type)!, frequency: Frequency(rawValue: frequency)!,
+                var definition = ScheduleDefinition(name: name, type: type, frequency: frequency,
                                                     destination: try Destination(parsing: destination))
-                definition.timeZone = tz
-                definition.channelIDs = channels
-                definition.start = start.flatMap(RangeBound.init)
+                definition.parameters = ExportParameters(timeZone: tz, channelIDs: channels)
+                definition.start = start
                 definition.now = now
                 definition.retentionMonths = retentionMonths
                 let (database, _) = try connection.connectMigrated()
@@ -147,8 +138,8 @@ extension InboxWarehouseCommand.ScheduleCommand {
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var runner: RunnerOptionGroup
 
-        @Option(help: ArgumentHelp("Act as if it were this moment (RFC 3339); default now.", valueName: "timestamp"))
-        var now: String?
+        @Option(help: ArgumentHelp("Act as if it were this moment (RFC 3339 with an offset); default now.", valueName: "timestamp"))
+        var now: Instant?
 
         @Flag(help: "Print a JSON report on standard output.")
         var json = false

@@ -91,52 +91,41 @@ extension InboxWarehouseCommand {
             try reportingErrors {
                 let options = try runner.runnerOptions()
                 let stop = StopSignal()
-                let queue = DispatchQueue(label: "inbox-warehouse.scheduler.signals")
-                var sources: [DispatchSourceSignal] = []
-                for signalNumber in [SIGINT, SIGTERM] {
-                    signal(signalNumber, SIG_IGN)
-                    let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
-                    source.setEventHandler {
-                        printStatus("inbox-warehouse scheduler: stopping (finishing the job in progress)")
-                        stop.stop()
-                    }
-                    source.resume()
-                    sources.append(source)
-                }
-                defer { sources.forEach { $0.cancel() } }
                 let quiet = self.quiet
-                // Never starts an embedded cluster stopped with `db stop`: waits for it instead.
-                let target = connection.target
-                let connect = { () throws -> (Connection, Migrator.Report) in
-                    let opened = try target.connect(startingStoppedCluster: false)
-                    do {
-                        return (opened, try Migrator(resources: try SQLResources.bundled()).migrate(opened))
-                    } catch {
-                        opened.close()
-                        throw error
-                    }
-                }
-                var first: (Connection, Migrator.Report)?
-                var waiting = false
-                while first == nil {
-                    do {
-                        first = try connect()
-                    } catch let error as EmbeddedCluster.StoppedOnPurpose {
-                        if !waiting { printStatus("inbox-warehouse scheduler: waiting: \(error)") }
-                        waiting = true
-                        if stop.wait(seconds: interval) {
-                            if !quiet { printStatus("inbox-warehouse scheduler: stopped") }
-                            return
+                try handlingInterrupts({ _ in
+                    printStatus("inbox-warehouse scheduler: stopping (finishing the job in progress)")
+                    stop.stop()
+                }) {
+                    // Never starts an embedded cluster stopped with `db stop`: waits for it instead.
+                    let target = connection.target
+                    let connect = { () throws -> (Connection, Migrator.Report) in
+                        let opened = try target.connect(startingStoppedCluster: false)
+                        do {
+                            return (opened, try Migrator(resources: try SQLResources.bundled()).migrate(opened))
+                        } catch {
+                            opened.close()
+                            throw error
                         }
                     }
+                    var first: (Connection, Migrator.Report)?
+                    var waiting = false
+                    while first == nil {
+                        do {
+                            first = try connect()
+                        } catch let error as EmbeddedCluster.StoppedOnPurpose {
+                            if !waiting { printStatus("inbox-warehouse scheduler: waiting: \(error)") }
+                            waiting = true
+                            if stop.wait(seconds: interval) { return }
+                        }
+                    }
+                    let (firstConnection, report) = first!
+                    firstConnection.close()
+                    if !quiet { printStatus("inbox-warehouse scheduler: running every \(interval) s as \(options.runnerName)") }
+                    Scheduler(interval: interval, options: options, schemaVersion: report.schemaVersion)
+                        .run(stop: stop, connect: { try connect().0 }, log: { message in
+                            if !quiet || message.contains("failed") || message.hasPrefix("scheduler:") { printStatus(message) }
+                        })
                 }
-                let (firstConnection, report) = first!
-                firstConnection.close()
-                if !quiet { printStatus("inbox-warehouse scheduler: running every \(interval) s as \(options.runnerName)") }
-                Scheduler(interval: interval, options: options, schemaVersion: report.schemaVersion)
-                    .run(stop: stop, connect: { try connect().0 }, log: { message in
-                        if !quiet || message.contains("failed") || message.hasPrefix("scheduler:") { printStatus(message) }
-                    })
                 if !quiet { printStatus("inbox-warehouse scheduler: stopped") }
             }
         }

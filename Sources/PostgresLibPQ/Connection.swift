@@ -122,10 +122,26 @@ public final class Connection {
 
     // MARK: Statements
 
-    /// Runs one statement with parameters (`$1`, `$2`, ...) sent separately from the SQL text.
+    /// Runs one statement with typed parameters (`$1`, `$2`, ...) sent separately from the SQL
+    /// text, each with its type OID: `execute("... where job_id = $1", binds: [jobID])`.
     ///
-    /// Values are sent as text; `nil` is SQL NULL. Only one statement is allowed, so a value can
-    /// never smuggle in another statement.
+    /// Only one statement is allowed, so a value can never smuggle in another statement.
+    @discardableResult
+    public func execute(_ sql: String, binds: [any PostgresBindable]) throws -> QueryResult {
+        let handle = try liveHandle()
+        let values = binds.map(\.postgresBind)
+        let types = values.map { Oid($0.type.rawValue) }
+        let result: OpaquePointer? = withOptionalCStringArray(values.map(\.text)) { valuePointers in
+            types.withUnsafeBufferPointer { typePointer in
+                PQexecParams(handle, sql, Int32(values.count), values.isEmpty ? nil : typePointer.baseAddress,
+                             valuePointers, nil, nil, 0)
+            }
+        }
+        return try checked(result, sql: sql)
+    }
+
+    /// Runs one statement with untyped text parameters (the server infers their types); `nil` is
+    /// SQL NULL. Kept for the loader and the embedded cluster; new code passes typed `binds:`.
     @discardableResult
     public func execute(_ sql: String, _ parameters: [String?] = []) throws -> QueryResult {
         let handle = try liveHandle()

@@ -41,13 +41,8 @@ struct ChatwootSource {
 enum ChatwootFixture {
     static let chatwootURL = "https://chat.acme.test"
 
-    static func request(_ type: ExportType, asOf: String = "2026-03-04T00:00:00Z", to: String = "2026-03-03") -> ExportRequest {
-        var request = ExportRequest(type: type)
-        request.from = RangeBound("2026-03-02")
-        request.to = RangeBound(to)
-        request.timeZone = "UTC"
-        request.asOf = asOf
-        return request
+    static func parameters(asOf: String = "2026-03-04T00:00:00Z", to: String = "2026-03-03") -> ExportParameters {
+        ExportParameters(from: RangeBound("2026-03-02"), to: RangeBound(to), timeZone: "UTC", asOf: Instant(asOf))
     }
 
     static func importAccount(from source: ChatwootSource, into warehouse: Connection,
@@ -62,7 +57,7 @@ enum ChatwootFixture {
         let directory = try TestSupport.temporaryDirectory()
         for type in ExportType.all {
             let path = directory.appendingPathComponent("\(type.slug).csv").path
-            try Exporter(connection: connection, schemaVersion: 1).export(request(type, asOf: asOf, to: to), to: path)
+            try Exporter(connection: connection, schemaVersion: 1).export(type, parameters(asOf: asOf, to: to), to: path)
             outputs[type.slug] = try String(contentsOfFile: path, encoding: .utf8)
         }
         return outputs

@@ -73,17 +73,16 @@ struct DaysInAZoneTests {
     @Test("the exporter and the psql date form read date bounds the same way: Azores 2026-10-25 is 25 hours")
     func exporterBounds() throws {
         let (connection, _) = try TestSupport.freshDatabase()
-        var request = ExportRequest(type: ExportType.named("messages")!)
-        request.from = RangeBound("2026-10-25")
-        request.to = RangeBound("2026-10-25")
-        request.timeZone = "Atlantic/Azores"
-        request.asOf = "2026-11-15T00:00:00Z"
-        let parameters = try Exporter(connection: connection, schemaVersion: 1).validate(request)
-        #expect(parameters.rangeStart == "2026-10-25 00:00:00.000000+00")
-        #expect(parameters.rangeEnd == "2026-10-26 01:00:00.000000+00")
-        request.from = RangeBound("2026-10-24")
-        request.to = RangeBound("2026-10-24")
-        let previous = try Exporter(connection: connection, schemaVersion: 1).validate(request)
+        var parameters = ExportParameters(from: RangeBound("2026-10-25"), to: RangeBound("2026-10-25"),
+                                          timeZone: "Atlantic/Azores", asOf: Instant("2026-11-15T00:00:00Z"))
+        let exporter = Exporter(connection: connection, schemaVersion: 1)
+        let messages = ExportType.named("messages")!
+        let resolved = try exporter.resolve(parameters, for: [messages])
+        #expect(resolved.rangeStart == "2026-10-25 00:00:00.000000+00")
+        #expect(resolved.rangeEnd == "2026-10-26 01:00:00.000000+00")
+        parameters.from = RangeBound("2026-10-24")
+        parameters.to = RangeBound("2026-10-24")
+        let previous = try exporter.resolve(parameters, for: [messages])
         #expect(previous.rangeStart == "2026-10-24 00:00:00.000000+00")
         #expect(previous.rangeEnd == "2026-10-25 00:00:00.000000+00")
 

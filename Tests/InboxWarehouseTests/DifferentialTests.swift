@@ -59,15 +59,11 @@ struct DifferentialTests {
         let channels = try connection.execute("select channel_id from inbox.channels order by channel_id").rows
             .prefix(scenario.channelCount).compactMap { $0[0] }
 
-        var request = ExportRequest(type: ExportType.all[0])
-        request.from = scenario.from.flatMap(RangeBound.init)
-        request.to = scenario.to.flatMap(RangeBound.init)
-        request.timeZone = scenario.zone
-        request.channelIDs = channels
-        request.asOf = scenario.asOf
-        request.headerLocale = scenario.locale
+        let parameters = ExportParameters(from: scenario.from.flatMap(RangeBound.init), to: scenario.to.flatMap(RangeBound.init),
+                                          timeZone: scenario.zone, channelIDs: channels, asOf: Instant(scenario.asOf),
+                                          headerLocale: scenario.locale)
         let ours = directory.appendingPathComponent("ours").path
-        _ = try Exporter(connection: connection, schemaVersion: 1).exportAll(request, directory: ours)
+        _ = try Exporter(connection: connection, schemaVersion: 1).exportAll(parameters, directory: ours)
 
         let theirs = directory.appendingPathComponent("reference").path
         var arguments = [TestSupport.repositoryRoot.appendingPathComponent("tools/reference/inbox_reference.py").path,

@@ -30,15 +30,10 @@ struct GoldenCase: Decodable, CustomTestStringConvertible, Sendable {
         (exports ?? ExportType.all.map(\.slug)).compactMap(ExportType.named)
     }
 
-    func request(_ type: ExportType) -> ExportRequest {
-        var request = ExportRequest(type: type)
-        request.from = from.flatMap(RangeBound.init)
-        request.to = to.flatMap(RangeBound.init)
-        request.timeZone = time_zone
-        request.channelIDs = channels
-        request.asOf = as_of
-        request.headerLocale = HeaderLocale(rawValue: header_locale) ?? .en
-        return request
+    /// The case's parameters, built the one way every caller builds them.
+    var parameters: ExportParameters {
+        ExportParameters(from: from.flatMap(RangeBound.init), to: to.flatMap(RangeBound.init), timeZone: time_zone,
+                         channelIDs: channels, asOf: Instant(as_of), headerLocale: HeaderLocale(rawValue: header_locale) ?? .en)
     }
 }
 
@@ -62,7 +57,7 @@ struct ExportTests {
         for golden in try GoldenCase.all() where golden.logPath == log {
             for type in golden.types {
                 let path = directory.appendingPathComponent("\(golden.name)-\(type.slug).csv").path
-                try Exporter(connection: connection, schemaVersion: 1).export(golden.request(type), to: path)
+                try Exporter(connection: connection, schemaVersion: 1).export(type, golden.parameters, to: path)
                 outputs["\(golden.name)/\(type.slug)"] = try Data(contentsOf: URL(fileURLWithPath: path))
             }
         }
@@ -76,7 +71,7 @@ struct ExportTests {
         let directory = try TestSupport.temporaryDirectory()
         for type in golden.types {
             let path = directory.appendingPathComponent("\(type.slug).csv").path
-            let manifest = try #require(try Exporter(connection: connection, schemaVersion: 1).export(golden.request(type), to: path))
+            let manifest = try #require(try Exporter(connection: connection, schemaVersion: 1).export(type, golden.parameters, to: path))
             let actual = try String(contentsOfFile: path, encoding: .utf8)
             let expected = try String(contentsOf: TestSupport.fixture("golden/expected/\(golden.name)/\(type.slug).csv"), encoding: .utf8)
             #expect(actual == expected, "\(golden.name)/\(type.slug) differs:\n\(firstDifference(actual, expected))")
@@ -98,38 +93,14 @@ struct ExportTests {
         #expect(try Self.exportAll(twice, log: log) == reference)
     }
 
-    @Test("every view has as many columns as its export has headers, and psql users see descriptions")
-    func viewsMatchCatalog() throws {
-        let (connection, _) = try TestSupport.freshDatabase()
-        for type in ExportType.all {
-            let columns = try connection.execute("""
-                select a.attname, col_description(a.attrelid, a.attnum)
-                from pg_attribute a
-                where a.attrelid = ('export.' || $1)::regclass and a.attnum > 0 and not a.attisdropped
-                order by a.attnum
-                """, [type.view])
-            #expect(columns.rowCount == type.headers.count, "\(type.slug)")
-            for row in 0..<columns.rowCount {
-                #expect(columns.value(row, 1)?.isEmpty == false, "\(type.view).\(columns.value(row, 0) ?? "?") has no comment")
-            }
-            let viewComment = try connection.execute("select obj_description(('export.' || $1)::regclass, 'pg_class')", [type.view]).scalar
-            #expect(viewComment?.isEmpty == false, "\(type.view) has no comment")
-        }
-    }
-
     @Test("French headers, byte-order mark and the manifest")
     func headersBOMAndManifest() throws {
         let connection = try Self.loadedGoldenDatabase()
         let directory = try TestSupport.temporaryDirectory()
-        var request = ExportRequest(type: ExportType.named("teams")!)
-        request.from = RangeBound("2026-03-28")
-        request.to = RangeBound("2026-03-30")
-        request.timeZone = "Europe/Paris"
-        request.asOf = "2026-04-02T12:00:00Z"
-        request.headerLocale = .fr
-        request.includeBOM = true
+        let parameters = ExportParameters(from: RangeBound("2026-03-28"), to: RangeBound("2026-03-30"), timeZone: "Europe/Paris",
+                                          asOf: "2026-04-02T12:00:00Z", headerLocale: .fr, includesBOM: true)
         let path = directory.appendingPathComponent("teams.csv").path
-        let manifest = try #require(try Exporter(connection: connection, schemaVersion: 7).export(request, to: path))
+        let manifest = try #require(try Exporter(connection: connection, schemaVersion: 7).export(ExportType.named("teams")!, parameters, to: path))
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         #expect(Array(data.prefix(3)) == [0xEF, 0xBB, 0xBF])
         let header = String(decoding: data.dropFirst(3).prefix { $0 != 0x0A }, as: UTF8.self)
@@ -143,17 +114,17 @@ struct ExportTests {
         #expect(json["bytes"] as? Int == data.count)
         #expect(json["sha256"] as? String == (try sha256OfFile(path)).hash)
         #expect(json["schema_version"] as? Int == 7)
-        let parameters = json["parameters"] as! [String: Any]
-        #expect(parameters["time_zone"] as? String == "Europe/Paris")
-        #expect(parameters["range_start"] as? String == "2026-03-27 23:00:00.000000+00")
-        #expect(parameters["range_end"] as? String == "2026-03-30 22:00:00.000000+00")
-        #expect(parameters["header_locale"] as? String == "fr")
+        let written = json["parameters"] as! [String: Any]
+        #expect(written["time_zone"] as? String == "Europe/Paris")
+        #expect(written["range_start"] as? String == "2026-03-27 23:00:00.000000+00")
+        #expect(written["range_end"] as? String == "2026-03-30 22:00:00.000000+00")
+        #expect(written["header_locale"] as? String == "fr")
     }
 
     @Test("invalid parameters are refused before any file is written", arguments: [
         ("Mars/Olympus", "2026-03-01", "2026-03-31", [String](), "unknown time zone"),
         ("Europe/Paris'; drop table inbox.messages; --", "2026-03-01", "2026-03-31", [], "unknown time zone"),
-        ("UTC", "2026-03-31", "2026-03-01", [], "is before --from"),
+        ("UTC", "2026-03-31", "2026-03-01", [], "to 2026-03-01 is before from 2026-03-31"),
         ("UTC", "2025-01-01", "2026-07-02", [], "longer than 18 months"),
         ("UTC", "2026-03-01", "2026-03-31", ["ch-nope"], "unknown channel id \"ch-nope\""),
         ("UTC", "2026-03-01", "2026-03-31", ["ch-tw' or '1'='1"], "unknown channel id"),
@@ -162,15 +133,11 @@ struct ExportTests {
     func invalidParameters(_ zone: String, _ from: String, _ to: String, _ channels: [String], _ message: String) throws {
         let connection = try Self.loadedGoldenDatabase()
         let directory = try TestSupport.temporaryDirectory()
-        var request = ExportRequest(type: ExportType.named("messages")!)
-        request.from = RangeBound(from)
-        request.to = RangeBound(to)
-        request.timeZone = zone
-        request.channelIDs = channels
-        request.asOf = "2026-04-02T12:00:00Z"
+        let parameters = ExportParameters(from: RangeBound(from), to: RangeBound(to), timeZone: zone, channelIDs: channels,
+                                          asOf: "2026-04-02T12:00:00Z")
         let path = directory.appendingPathComponent("out.csv").path
         do {
-            try Exporter(connection: connection, schemaVersion: 1).export(request, to: path)
+            try Exporter(connection: connection, schemaVersion: 1).export(ExportType.named("messages")!, parameters, to: path)
             Issue.record("expected the export to be refused")
         } catch let error as WarehouseError {
             #expect(error.description.contains(message), "\(error)")
@@ -184,14 +151,12 @@ struct ExportTests {
     @Test("a span of exactly 18 calendar months is accepted")
     func spanLimit() throws {
         let connection = try Self.loadedGoldenDatabase()
-        var request = ExportRequest(type: ExportType.named("teams")!)
-        request.from = RangeBound("2025-01-01")
-        request.to = RangeBound("2026-07-01")
-        request.asOf = "2026-07-02T00:00:00Z"
-        request.retentionMonths = 24
-        _ = try Exporter(connection: connection, schemaVersion: 1).validate(request)
-        request.to = RangeBound("2026-07-02")
-        #expect(throws: WarehouseError.self) { try Exporter(connection: connection, schemaVersion: 1).validate(request) }
+        var parameters = ExportParameters(from: RangeBound("2025-01-01"), to: RangeBound("2026-07-01"), asOf: "2026-07-02T00:00:00Z")
+        let exporter = Exporter(connection: connection, schemaVersion: 1, limits: ExportLimits(maximumSpanMonths: 18, retentionMonths: 24))
+        let teams = [ExportType.named("teams")!]
+        _ = try exporter.resolve(parameters, for: teams)
+        parameters.to = RangeBound("2026-07-02")
+        #expect(throws: WarehouseError.self) { try exporter.resolve(parameters, for: teams) }
     }
 
     @Test("an export that fails mid-stream leaves no file behind")
@@ -205,13 +170,10 @@ struct ExportTests {
             from generate_series(1, 5000) as n
             """)
         let directory = try TestSupport.temporaryDirectory()
-        var request = ExportRequest(type: ExportType.named("tags")!)
-        request.from = RangeBound("2026-03-28")
-        request.to = RangeBound("2026-03-30")
-        request.asOf = "2026-04-02T12:00:00Z"
+        let parameters = ExportParameters(from: RangeBound("2026-03-28"), to: RangeBound("2026-03-30"), asOf: "2026-04-02T12:00:00Z")
         let path = directory.appendingPathComponent("tags.csv").path
         #expect {
-            try Exporter(connection: connection, schemaVersion: 1).export(request, to: path)
+            try Exporter(connection: connection, schemaVersion: 1).export(ExportType.named("tags")!, parameters, to: path)
         } throws: { error in
             (error as? PostgresError)?.sqlState == SQLState("22012")  // division_by_zero
         }
@@ -220,7 +182,7 @@ struct ExportTests {
         // complete files before it and nothing else.
         let all = directory.appendingPathComponent("all").path
         #expect(throws: PostgresError.self) {
-            try Exporter(connection: connection, schemaVersion: 1).exportAll(request, directory: all)
+            try Exporter(connection: connection, schemaVersion: 1).exportAll(parameters, directory: all)
         }
         let written = try FileManager.default.contentsOfDirectory(atPath: all).sorted()
         #expect(written.allSatisfy { !$0.hasPrefix(".") })
@@ -231,14 +193,10 @@ struct ExportTests {
     func contentPolicy() throws {
         let connection = try Self.loadedGoldenDatabase()
         func contents(_ policy: ContentPolicy, scheduled: Bool = false) throws -> Int {
-            var request = ExportRequest(type: ExportType.named("messages")!)
-            request.from = RangeBound("2026-03-01")
-            request.to = RangeBound("2026-04-30")
-            request.asOf = "2026-04-30T12:00:00Z"
-            request.contentPolicy = policy
-            request.isScheduled = scheduled
+            let parameters = ExportParameters(from: RangeBound("2026-03-01"), to: RangeBound("2026-04-30"), asOf: "2026-04-30T12:00:00Z",
+                                              contentPolicy: policy, isScheduled: scheduled)
             let path = try TestSupport.temporaryDirectory().appendingPathComponent("m.csv").path
-            try Exporter(connection: connection, schemaVersion: 1).export(request, to: path)
+            try Exporter(connection: connection, schemaVersion: 1).export(ExportType.named("messages")!, parameters, to: path)
             // Count rows with a non-empty Content cell (column 22) via PostgreSQL's own CSV reader.
             try connection.execute("drop table if exists csv_rows")
             try connection.execute("create temporary table csv_rows (\((1...29).map { "c\($0) text" }.joined(separator: ", ")))")

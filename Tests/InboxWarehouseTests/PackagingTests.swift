@@ -21,9 +21,8 @@ struct PackagingTests {
     static let root: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// The tool's subcommands; a container command must start with one of them. (The planned
-    /// `scheduler` is deliberately absent until it exists.)
-    static let subcommands: Set<String> = ["load", "export", "db", "--help", "--version", "help"]
+    /// The tool's subcommands; a container command must start with one of them.
+    static let subcommands: Set<String> = ["load", "export", "db", "scheduler", "schedule", "--help", "--version", "help"]
 
     // MARK: docker-compose.yml
 
@@ -32,14 +31,22 @@ struct PackagingTests {
         _ = try PackagingCompose.load()
     }
 
-    @Test("the postgres, migrate and warehouse services exist; no service runs a command that does not exist")
+    @Test("the postgres, migrate, warehouse and scheduler services exist; no service runs a command that does not exist")
     func servicesExist() throws {
         let compose = try PackagingCompose.load()
-        for name in ["postgres", "migrate", "warehouse"] {
+        for name in ["postgres", "migrate", "warehouse", "scheduler"] {
             #expect(compose.service(name) != nil, "docker-compose.yml has no `\(name)` service")
         }
-        #expect(compose.service("scheduler") == nil,
-                "the `scheduler` subcommand does not exist yet; keep its service commented out")
+        let scheduler = try #require(compose.service("scheduler"))
+        #expect(PackagingCompose.strings(scheduler["command"]).first == "scheduler", "the scheduler service must run `scheduler`")
+        #expect(scheduler["restart"] as? String == "unless-stopped", "the scheduler is long-running: `restart: unless-stopped`")
+        #expect(!PackagingCompose.strings(scheduler["profiles"]).isEmpty, "the scheduler is opt-in: it belongs in a profile")
+        #expect(PackagingCompose.environment(scheduler)["DATABASE_URL"]?.contains("@postgres:5432/") == true)
+        // Every subcommand named here exists in the tool.
+        let help = try TestSupport.runCLI(["--help"]).standardOutput
+        for command in Self.subcommands where !command.hasPrefix("-") && command != "help" {
+            #expect(help.contains("  \(command) "), "`inbox-warehouse --help` lists no `\(command)` subcommand")
+        }
         for (name, service) in compose.services where service["build"] != nil || (service["image"] as? String)?.hasPrefix("inbox-warehouse") == true {
             let command = PackagingCompose.strings(service["command"])
             guard let first = command.first else { continue }
@@ -194,14 +201,17 @@ struct PackagingTests {
         #expect(words?.first == "inbox-warehouse" || words?.first == "/usr/local/bin/inbox-warehouse",
                 "ENTRYPOINT should be the exec form [\"inbox-warehouse\"], got `\(entrypoint)`")
 
-        // The binary lands on PATH, and the SQL where SQLResources.bundled() looks for it.
+        // The binary lands on PATH; it carries its SQL, so the build stage must have sql/ and the
+        // plugin that compiles it in, and the final stage needs nothing else.
         let copies = final.instructions.filter { $0.keyword == "COPY" }.map(PackagingDockerfile.copy)
         #expect(copies.contains { $0.destination == "/usr/local/bin/inbox-warehouse" },
                 "the final stage does not install /usr/local/bin/inbox-warehouse")
-        let sql = copies.first { $0.from == nil && $0.sources == ["sql"] }
-        let searched = ["/usr/local/share/inbox-warehouse/sql", "/usr/share/inbox-warehouse/sql"]
-        #expect(sql.map { searched.contains($0.destination.hasSuffix("/") ? String($0.destination.dropLast()) : $0.destination) } == true,
-                "sql/ must be copied to one of \(searched), where the tool finds it")
+        #expect(!copies.contains { $0.sources.contains("sql") }, "the SQL is compiled into the binary: the final stage copies no sql/")
+        let build = try #require(dockerfile.stages.first)
+        let buildCopies = build.instructions.filter { $0.keyword == "COPY" }.map(PackagingDockerfile.copy)
+        for folder in ["sql", "Plugins"] {
+            #expect(buildCopies.contains { $0.sources.contains(folder) }, "the build stage must copy \(folder)/ (compiled into the binary)")
+        }
         // The Swift runtime: copied from the build stage, or a swift *-slim base.
         #expect(copies.contains { $0.from != nil && $0.sources.contains { $0.hasPrefix("/usr/lib/swift/linux") } }
                 || final.image.hasPrefix("swift:") && final.image.hasSuffix("-slim"),
@@ -254,8 +264,8 @@ struct PackagingTests {
             }
             if let name = stage.name { stageNames.append(name) }
         }
-        #expect(checked >= 3, "expected COPY of Package.swift, Sources and sql")
-        // The sql folder copied into the image is what the tool needs at run time.
+        #expect(checked >= 5, "expected COPY of Package.swift, Sources, Tests, Plugins and sql")
+        // The sql folder the build compiles into the binary.
         #expect(FileManager.default.fileExists(atPath: Self.root.appendingPathComponent("sql/migrations").path))
     }
 }

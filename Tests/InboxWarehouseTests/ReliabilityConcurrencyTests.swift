@@ -11,7 +11,7 @@ extension ReliabilityTests {
     struct Concurrency {
         static func exportAll(_ connection: Connection) throws -> URL {
             let directory = try TestSupport.temporaryDirectory()
-            _ = try Exporter(connection: connection, schemaVersion: 1).exportAll(InterruptedExports.request("messages"), directory: directory.path)
+            _ = try Exporter(connection: connection, schemaVersion: 1).exportAll(InterruptedExports.parameters, directory: directory.path)
             return directory
         }
 

@@ -15,6 +15,8 @@ enum SlowView {
         try connection.execute("create table if not exists public.iw_delay (after_rows bigint not null, seconds float8 not null)")
         try connection.execute("delete from public.iw_delay")
         try connection.execute("insert into public.iw_delay values ($1, $2)", [String(afterRows), String(seconds)])
+        // Exports read as the reader role: it must see the gate's setting.
+        try connection.execute("grant select on public.iw_delay to inbox_warehouse_reader")
         try connection.executeScript("""
             create or replace function public.iw_gate() returns boolean language plpgsql volatile as $$
             declare
@@ -58,13 +60,7 @@ extension ReliabilityTests {
             partialPattern.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) != nil
         }
 
-        static func request(_ slug: String) -> ExportRequest {
-            var request = ExportRequest(type: ExportType.named(slug)!)
-            request.from = RangeBound("2026-03-01")
-            request.to = RangeBound("2026-03-31")
-            request.asOf = "2026-04-01T00:00:00Z"
-            return request
-        }
+        static let parameters = ExportParameters(from: RangeBound("2026-03-01"), to: RangeBound("2026-03-31"), asOf: "2026-04-01T00:00:00Z")
 
         /// A database holding the generated crash log, with its reference exports (all twelve).
         static func loadedDatabase(url: String) throws -> (connection: Connection, reference: URL) {
@@ -73,7 +69,7 @@ extension ReliabilityTests {
             let summary = try Loader(connection: connection).load([.file(Crash.log.path)])
             try #require(summary.rejected == Int64(Crash.log.rejects))
             let reference = try TestSupport.temporaryDirectory()
-            _ = try Exporter(connection: connection, schemaVersion: 1).exportAll(request("messages"), directory: reference.path)
+            _ = try Exporter(connection: connection, schemaVersion: 1).exportAll(parameters, directory: reference.path)
             let size = (try FileManager.default.attributesOfItem(atPath: reference.appendingPathComponent("messages.csv").path)[.size] as? Int) ?? 0
             try #require(size > 600_000, "the messages export must be large enough to be interrupted mid-stream (\(size) bytes)")
             return (connection, reference)

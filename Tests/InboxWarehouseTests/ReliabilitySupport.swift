@@ -179,7 +179,7 @@ final class CLIProcess {
         env.removeValue(forKey: "DATABASE_URL")
         env.removeValue(forKey: "PGCONNECT_TIMEOUT")
         for (key, value) in environment { env[key] = value }
-        env["INBOX_WAREHOUSE_SQL_DIR"] = TestSupport.repositoryRoot.appendingPathComponent("sql").path
+        env["INBOX_WAREHOUSE_SQL_DIR"] = TestSupport.cliSQLDirectory
         process.environment = env
         let directory = try TestSupport.temporaryDirectory()
         outPath = directory.appendingPathComponent("stdout").path

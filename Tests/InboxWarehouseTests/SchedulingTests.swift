@@ -33,10 +33,10 @@ struct SchedulingTests {
     }
 
     static func addSchedule(_ connection: Connection, name: String, type: String = "messages", frequency: Frequency = .daily,
-                            zone: String = "Europe/Paris", destination: String, start: String, now: String) throws -> Schedule {
+                            zone: String = "Europe/Paris", destination: String, start: String, now: Instant) throws -> Schedule {
         var definition = ScheduleDefinition(name: name, type: ExportType.named(type)!, frequency: frequency,
                                             destination: try Destination(parsing: destination))
-        definition.timeZone = zone
+        definition.parameters.timeZone = zone
         definition.start = RangeBound(start)
         definition.now = now
         return try ScheduleStore(connection: connection).add(definition)
@@ -86,8 +86,8 @@ struct SchedulingTests {
         #expect(sunday.parameters.rangeStart == "2026-03-28 23:00:00.000000+00")
         #expect(sunday.parameters.rangeEnd == "2026-03-29 22:00:00.000000+00")
         #expect(sunday.parameters.timeZone == "Europe/Paris")
-        #expect(sunday.parameters.scheduled)
-        #expect(sunday.parameters.asOf == "2026-03-31 06:00:00+00")
+        #expect(sunday.parameters.isScheduled)
+        #expect(sunday.parameters.asOf?.postgresLiteral == "2026-03-31 06:00:00+00")
         #expect(try String(contentsOfFile: files[1], encoding: .utf8).contains("m-29b,2026-03-29T03:30:00+02:00,"))
         // Scheduled exports never carry content, even for TWITTER.
         for file in files { #expect(!(try String(contentsOfFile: file, encoding: .utf8)).contains("secret")) }
@@ -97,7 +97,7 @@ struct SchedulingTests {
         #expect(jobs.count == 3)
         for job in jobs {
             #expect(job.state == .succeeded && job.attempts == 1 && job.finishedAt != nil)
-            #expect(job.parameters.scheduled && job.parameters.timeZone == "Europe/Paris")
+            #expect(job.parameters.export.isScheduled && job.parameters.export.timeZone == "Europe/Paris")
         }
         let sundayJob = try #require(try JobStore(connection: connection).job(ids[1]))
         #expect(sundayJob.filePath == files[1])
@@ -142,19 +142,19 @@ struct SchedulingTests {
         let destination = try TestSupport.temporaryDirectory().path
         var definition = ScheduleDefinition(name: "d", type: ExportType.named("messages")!, frequency: .daily,
                                             destination: try Destination(parsing: destination))
-        definition.timeZone = "europe/paris"
+        definition.parameters.timeZone = "europe/paris"
         definition.now = "2026-03-31T08:00:00+02:00"
         let schedule = try ScheduleStore(connection: connection).add(definition)
         #expect(schedule.startsAt == "2026-03-29T22:00:00Z")
         #expect(schedule.timeZone == "Europe/Paris")
         #expect(throws: WarehouseError.self) { try ScheduleStore(connection: connection).add(definition) }  // same name
         definition.name = "other"
-        definition.timeZone = "Mars/Olympus"
+        definition.parameters.timeZone = "Mars/Olympus"
         #expect(throws: WarehouseError.self) { try ScheduleStore(connection: connection).add(definition) }
-        definition.timeZone = "UTC"
-        definition.channelIDs = ["nope"]
+        definition.parameters.timeZone = "UTC"
+        definition.parameters.channelIDs = ["nope"]
         #expect(throws: WarehouseError.self) { try ScheduleStore(connection: connection).add(definition) }
-        definition.channelIDs = []
+        definition.parameters.channelIDs = []
         definition.start = RangeBound("2024-01-01")
         #expect(throws: WarehouseError.self) { try ScheduleStore(connection: connection).add(definition) }  // before the window
         #expect(throws: WarehouseError.self) { try Destination(parsing: "sftp://host/path") }  // no user
@@ -326,38 +326,79 @@ struct SchedulingTests {
         options.webhook = try WebhookSettings.make(url: down.url, secret: secret)
         options.webhook?.initialDelaySeconds = 0.05
         options.webhook?.attempts = 3
-        let request = { () -> ExportRequest in
-            var request = ExportRequest(type: ExportType.named("messages")!)
-            request.from = RangeBound("2026-03-29")
-            request.to = RangeBound("2026-03-29")
-            request.asOf = "2026-03-30T12:00:00Z"
-            return request
-        }()
+        let parameters = ExportParameters(from: RangeBound("2026-03-29"), to: RangeBound("2026-03-29"), asOf: "2026-03-30T12:00:00Z")
         let onDemand = try JobRunner(connection: connection, schemaVersion: 3, options: options)
-            .runOnDemand(request, to: try TestSupport.temporaryDirectory().appendingPathComponent("m.csv").path)
-        let recorded = try #require(try JobStore(connection: connection).job(onDemand.jobID))
+            .run(.single(ExportType.named("messages")!, parameters, to: try TestSupport.temporaryDirectory().appendingPathComponent("m.csv").path))
+        let onDemandID = try #require(onDemand.jobIDs.first)
+        let recorded = try #require(try JobStore(connection: connection).job(onDemandID))
         #expect(down.requests.count == 3)
         #expect(recorded.state == .succeeded && recorded.webhookAttempts == 3 && recorded.webhookError == "HTTP 500")
         #expect(recorded.webhookDeliveredAt == nil)
     }
 
+    @Test("one runner for every on-demand export: --all records a job per file; a role that may not record says so and still exports")
+    func onDemandRunnerDecides() throws {
+        let (owner, url) = try Self.loadedDatabase()
+        let parameters = ExportParameters(from: RangeBound("2026-03-29"), to: RangeBound("2026-03-29"), timeZone: "Europe/Paris",
+                                          asOf: "2026-03-30T12:00:00Z")
+        // --all through the runner: twelve files, twelve succeeded jobs naming them.
+        let directory = try TestSupport.temporaryDirectory()
+        let all = try JobRunner(connection: owner, schemaVersion: 3).run(.all(parameters, into: directory.path))
+        #expect(all.manifests.map(\.type) == ExportType.all.map(\.slug))
+        #expect(all.jobIDs.count == 12)
+        let jobs = try JobStore(connection: owner).list(limit: 12)
+        #expect(jobs.allSatisfy { $0.state == .succeeded })
+        #expect(Set(jobs.compactMap(\.filePath)) == Set(ExportType.all.map { directory.appendingPathComponent("\($0.slug).csv").path }))
+
+        // The read-only reader may not write jobs: the runner exports anyway, and says so.
+        let user = "iw_runner_\(TestServer.shared.runID)_\(UUID().uuidString.prefix(6).lowercased())"
+        try owner.execute("create role \(try owner.escapeIdentifier(user)) login in role inbox_warehouse_reader")
+        defer { _ = try? owner.execute("drop role if exists \(try owner.escapeIdentifier(user))") }
+        var components = try #require(URLComponents(string: url))
+        components.user = user
+        let reader = try Connection(conninfo: components.string!)
+        let said = LockedLines()
+        let path = directory.appendingPathComponent("as-reader.csv").path
+        let run = try JobRunner(connection: reader, schemaVersion: 3) { said.append($0) }
+            .run(.single(ExportType.named("messages")!, parameters, to: path))
+        #expect(run.jobIDs.isEmpty && !run.isRecorded)
+        #expect(said.lines == ["not recorded as a job: \(user) may not write warehouse.export_jobs"])
+        #expect(FileManager.default.contents(atPath: path) == FileManager.default.contents(atPath: directory.appendingPathComponent("messages.csv").path))
+        #expect(try JobStore(connection: owner).list(limit: 100).count == 12)
+
+        // --all failing on its third file: the two before it succeeded, the third failed with
+        // the error, the nine after it failed as not written.
+        try owner.execute("drop view export.messages")
+        try owner.execute("create view export.messages as select (1 / 0)::text as c1, "
+                          + (2...29).map { "null::text as c\($0)" }.joined(separator: ", "))
+        let failing = try TestSupport.temporaryDirectory()
+        #expect(throws: PostgresError.self) { try JobRunner(connection: owner, schemaVersion: 3).run(.all(parameters, into: failing.path)) }
+        let latest = try JobStore(connection: owner).list(limit: 12).reversed().map { ($0.exportType, $0.state, $0.error ?? "") }
+        #expect(latest.map(\.0) == ExportType.all.map(\.slug))
+        #expect(latest.map(\.1) == [.succeeded, .succeeded] + Array(repeating: JobState.failed, count: 10))
+        #expect(latest[2].2.contains("SQLSTATE 22012"), "\(latest[2].2)")
+        #expect(latest.dropFirst(3).allSatisfy { $0.2 == "not written: the export of messages failed before it" })
+        #expect(directoryListing(failing).filter { $0.hasSuffix(".csv") } == ["open-conversations.csv", "resolved-conversations.csv"])
+    }
+
     @Test("on-demand exports are recorded as jobs, failures with their message")
     func onDemandJobs() throws {
         let (connection, _) = try Self.loadedDatabase()
-        var request = ExportRequest(type: ExportType.named("messages")!)
-        request.from = RangeBound("2026-03-29")
-        request.to = RangeBound("2026-03-29")
-        request.timeZone = "Europe/Paris"
-        request.asOf = "2026-03-30T12:00:00Z"
+        let messages = ExportType.named("messages")!
+        var parameters = ExportParameters(from: RangeBound("2026-03-29"), to: RangeBound("2026-03-29"), timeZone: "Europe/Paris",
+                                          asOf: "2026-03-30T12:00:00Z")
         let path = try TestSupport.temporaryDirectory().appendingPathComponent("m.csv").path
-        let job = try JobRunner(connection: connection, schemaVersion: 3).runOnDemand(request, to: path)
+        let run = try JobRunner(connection: connection, schemaVersion: 3).run(.single(messages, parameters, to: path))
+        let jobID = try #require(run.jobIDs.first)
+        let job = try #require(try JobStore(connection: connection).job(jobID))
         #expect(job.state == .succeeded && job.scheduleID == nil && job.filePath == path && job.rows == 3)
-        #expect(job.parameters.from == "2026-03-29" && job.parameters.timeZone == "Europe/Paris" && !job.parameters.scheduled)
+        #expect(job.parameters.export.from == RangeBound("2026-03-29") && job.parameters.export.timeZone == "Europe/Paris"
+                && !job.parameters.export.isScheduled)
         // On demand, the default policy shows TWITTER content.
         #expect(try String(contentsOfFile: path, encoding: .utf8).contains("secret-29a"))
-        request.channelIDs = ["nope"]
+        parameters.channelIDs = ["nope"]
         #expect(throws: WarehouseError.self) {
-            try JobRunner(connection: connection, schemaVersion: 3).runOnDemand(request, to: path + ".2")
+            try JobRunner(connection: connection, schemaVersion: 3).run(.single(messages, parameters, to: path + ".2"))
         }
         let failed = try #require(try JobStore(connection: connection).list(state: .failed).first)
         #expect(failed.error == "unknown channel id \"nope\"")
@@ -497,11 +538,10 @@ struct SchedulingTests {
         #expect(try ids("select (select count(*) from inbox.channels) + (select count(*) from inbox.agents) + (select count(*) from inbox.contacts) + (select count(*) from inbox.topics) + (select count(*) from inbox.tags)") == ["5"])
         // A second pass finds nothing; exports refuse a range older than the same window.
         #expect(try Retention(connection: connection).apply(months: 18, now: "2026-11-29T00:00:00Z").total == 0)
-        var old = ExportRequest(type: ExportType.named("messages")!)
-        old.from = RangeBound("2025-05-28T23:00:00Z")
-        old.to = RangeBound("2025-06-01T00:00:00Z")
-        old.asOf = "2026-11-29T00:00:00Z"
-        #expect(throws: WarehouseError.self) { try Exporter(connection: connection, schemaVersion: 3).validate(old) }
+        let old = ExportParameters(from: RangeBound("2025-05-28T23:00:00Z"), to: RangeBound("2025-06-01T00:00:00Z"), asOf: "2026-11-29T00:00:00Z")
+        #expect(throws: WarehouseError.self) {
+            try Exporter(connection: connection, schemaVersion: 3).resolve(old, for: [ExportType.named("messages")!])
+        }
     }
 
     @Test("`retention apply` through the CLI prints per-table counts; --dry-run keeps the rows")
@@ -547,4 +587,12 @@ struct SchedulingTests {
         #expect(remove.status == 0)
         #expect(try connection.execute("select schedule_id is null, schedule_name from warehouse.export_jobs").rows == [["t", "loop"]])
     }
+}
+
+/// Lines collected from a log callback.
+final class LockedLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var collected: [String] = []
+    func append(_ line: String) { lock.withLock { collected.append(line) } }
+    var lines: [String] { lock.withLock { collected } }
 }

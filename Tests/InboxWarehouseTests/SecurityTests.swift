@@ -14,13 +14,10 @@ struct SecurityTests {
     ]
 
     static func messagesExport(_ connection: Connection, safe: Bool) throws -> String {
-        var request = ExportRequest(type: ExportType.named("messages")!)
-        request.from = RangeBound("2026-03-01")
-        request.to = RangeBound("2026-03-01")
-        request.asOf = "2026-03-02T00:00:00Z"
-        request.isSpreadsheetSafe = safe
+        let parameters = ExportParameters(from: RangeBound("2026-03-01"), to: RangeBound("2026-03-01"), asOf: "2026-03-02T00:00:00Z",
+                                          isSpreadsheetSafe: safe)
         let path = try TestSupport.temporaryDirectory().appendingPathComponent("m.csv").path
-        try Exporter(connection: connection, schemaVersion: 1).export(request, to: path)
+        try Exporter(connection: connection, schemaVersion: 1).export(ExportType.named("messages")!, parameters, to: path)
         return try String(contentsOfFile: path, encoding: .utf8)
     }
 
@@ -58,7 +55,7 @@ struct SecurityTests {
         #expect(try Migrator(resources: TestSupport.sqlResources()).isUpToDate(reader))
         let golden = try #require(try GoldenCase.all().first { $0.name == "paris" })
         let path = try TestSupport.temporaryDirectory().appendingPathComponent("teams.csv").path
-        try Exporter(connection: reader, schemaVersion: 1).export(golden.request(ExportType.named("teams")!), to: path)
+        try Exporter(connection: reader, schemaVersion: 1).export(ExportType.named("teams")!, golden.parameters, to: path)
         let expected = try String(contentsOf: TestSupport.fixture("golden/expected/paris/teams.csv"), encoding: .utf8)
         #expect(try String(contentsOfFile: path, encoding: .utf8) == expected)
 
@@ -93,13 +90,10 @@ struct SecurityTests {
         }
         canceller.start()
         let directory = try TestSupport.temporaryDirectory()
-        var request = ExportRequest(type: ExportType.named("tags")!)
-        request.from = RangeBound("2026-03-01")
-        request.to = RangeBound("2026-03-01")
-        request.asOf = "2026-03-02T00:00:00Z"
+        let parameters = ExportParameters(from: RangeBound("2026-03-01"), to: RangeBound("2026-03-01"), asOf: "2026-03-02T00:00:00Z")
         let started = Date()
         #expect {
-            try Exporter(connection: connection, schemaVersion: 1).export(request, to: directory.appendingPathComponent("tags.csv").path)
+            try Exporter(connection: connection, schemaVersion: 1).export(ExportType.named("tags")!, parameters, to: directory.appendingPathComponent("tags.csv").path)
         } throws: { error in
             (error as? PostgresError)?.sqlState == .queryCanceled
         }

@@ -82,7 +82,7 @@ enum TestSupport {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     static func sqlResources() throws -> SQLResources {
-        SQLResources(directory: repositoryRoot.appendingPathComponent("sql"))
+        try SQLResources(directory: repositoryRoot.appendingPathComponent("sql"))
     }
 
     static func fixture(_ path: String) -> URL {
@@ -120,8 +120,13 @@ enum TestSupport {
         return contents
     }
 
-    /// The built command-line tool (beside the test bundle).
+    /// The built command-line tool (beside the test bundle), or `INBOX_WAREHOUSE_TEST_EXECUTABLE`
+    /// (to run the command-line tests against another build, e.g. to show a regression test
+    /// failing on an older binary).
     static var executable: URL {
+        if let given = ProcessInfo.processInfo.environment["INBOX_WAREHOUSE_TEST_EXECUTABLE"], !given.isEmpty {
+            return URL(fileURLWithPath: given)
+        }
         let bundle = Bundle.main.bundleURL
         var directory = bundle
         for _ in 0..<4 {
@@ -130,6 +135,13 @@ enum TestSupport {
             directory = directory.deletingLastPathComponent()
         }
         return repositoryRoot.appendingPathComponent(".build/debug/inbox-warehouse")
+    }
+
+    /// The SQL folder the command-line tool is pointed at: the repository's, or
+    /// `INBOX_WAREHOUSE_TEST_SQL_DIR` (with `INBOX_WAREHOUSE_TEST_EXECUTABLE`, an older build's).
+    static var cliSQLDirectory: String {
+        if let given = ProcessInfo.processInfo.environment["INBOX_WAREHOUSE_TEST_SQL_DIR"], !given.isEmpty { return given }
+        return repositoryRoot.appendingPathComponent("sql").path
     }
 
     struct CommandResult {
@@ -146,7 +158,7 @@ enum TestSupport {
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "DATABASE_URL")
         for (key, value) in environment { env[key] = value }
-        env["INBOX_WAREHOUSE_SQL_DIR"] = repositoryRoot.appendingPathComponent("sql").path
+        env["INBOX_WAREHOUSE_SQL_DIR"] = cliSQLDirectory
         process.environment = env
         let directory = try temporaryDirectory()
         let outPath = directory.appendingPathComponent("stdout").path
@@ -161,5 +173,14 @@ enum TestSupport {
         return CommandResult(status: process.terminationStatus,
                              standardOutput: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
                              standardError: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+    }
+}
+
+/// Instants written as literals in tests (`runDue(now: "2026-03-30T12:00:00+02:00")`); a literal
+/// that is not an instant stops the test run at once.
+extension Instant: ExpressibleByStringLiteral {
+    public init(stringLiteral text: String) {
+        guard let instant = Instant(text) else { fatalError("not an instant: \(text)") }
+        self = instant
     }
 }

@@ -1,221 +1,82 @@
-import Crypto
 import Foundation
 import PostgresLibPQ
-#if canImport(Glibc)
-import Glibc
-#endif
 
-/// Who may see message content in the messages export.
-public enum ContentPolicy: String, Sendable, CaseIterable {
-    /// As in Hootsuite: content only for TWITTER channels, and only in on-demand exports.
-    case twitter
-    /// Content for every medium.
-    case all
-    /// Never any content.
-    case none
-}
-
-/// A bound of the date range as the user wrote it: a calendar date read in the export's time
-/// zone, or an RFC 3339 instant.
-public enum RangeBound: Sendable, Equatable, CustomStringConvertible {
-    case date(year: Int, month: Int, day: Int)
-    case instant(String)
-
-    /// Parses `2026-03-01` or `2026-03-01T09:00:00+01:00`; nil when neither.
-    public init?(_ text: String) {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        if text.utf8.count == 10, parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-           let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
-           year >= 1, (1...12).contains(month), day >= 1, day <= daysInMonth(year: year, month: month) {
-            self = .date(year: year, month: month, day: day)
-            return
-        }
-        guard let instant = UTCInstant.parse(text) else { return nil }
-        self = .instant(instant.postgresLiteral)
-    }
-
-    public var description: String {
-        switch self {
-        case .date(let year, let month, let day):
-            return String(format: "%04d-%02d-%02d", year, month, day)
-        case .instant(let literal):
-            return literal
-        }
-    }
-}
-
-/// Everything an export needs to know: type, range, zone, channels, as-of, formatting.
-public struct ExportRequest: Sendable {
-    public var type: ExportType
-    public var from: RangeBound?
-    public var to: RangeBound?
-    public var timeZone = "UTC"
-    public var channelIDs: [String] = []
-    /// The as-of moment T as an RFC 3339 instant; nil means now.
-    public var asOf: String?
-    public var headerLocale: HeaderLocale = .en
-    public var includeBOM = false
-    public var contentPolicy: ContentPolicy = .twitter
-    public var isScheduled = false
-    /// Neutralize cells a spreadsheet would read as formulas (OWASP CSV injection); off by default.
-    public var isSpreadsheetSafe = false
-    /// The longest range, in calendar months.
-    public var maximumSpanMonths = 18
-    /// How far back from as-of data may be exported, in months.
-    public var retentionMonths = 18
-
-    public init(type: ExportType) { self.type = type }
-}
-
-/// The parameters after validation, as the database computed them.
-public struct ResolvedParameters: Sendable, Codable {
-    public let rangeStart: String?
-    public let rangeEnd: String?
-    public let timeZone: String
-    public let channelIDs: [String]
-    public let asOf: String
-}
-
-/// What one written export file holds: the manifest beside it.
-public struct ExportManifest: Codable, Sendable {
-    public struct Parameters: Codable, Sendable {
-        public let from: String?
-        public let to: String?
-        public let rangeStart: String?
-        public let rangeEnd: String?
-        public let timeZone: String
-        public let channelIDs: [String]
-        public let asOf: String
-        public let headerLocale: String
-        public let bom: Bool
-        public let contentPolicy: String
-        public let scheduled: Bool
-        public let spreadsheetSafe: Bool
-
-        enum CodingKeys: String, CodingKey {
-            case from, to, rangeStart = "range_start", rangeEnd = "range_end", timeZone = "time_zone",
-                 channelIDs = "channel_ids", asOf = "as_of", headerLocale = "header_locale", bom,
-                 contentPolicy = "content_policy", scheduled, spreadsheetSafe = "spreadsheet_safe"
-        }
-    }
-
-    public let type: String
-    public let file: String
-    public let parameters: Parameters
-    public let rows: Int
-    public let bytes: Int64
-    public let sha256: String
-    public let schemaVersion: Int
-    public let startedAt: String
-    public let finishedAt: String
-    public let seconds: Double
-
-    enum CodingKeys: String, CodingKey {
-        case type, file, parameters, rows, bytes, sha256, schemaVersion = "schema_version",
-             startedAt = "started_at", finishedAt = "finished_at", seconds
-    }
-}
-
-/// Streams export views as CSV through `COPY ... TO STDOUT`, into files that appear under their
-/// final name only when complete.
+/// Streams export views as CSV through `COPY ... TO STDOUT`: opens the export's session and
+/// snapshot, resolves its parameters there, and hands the bytes to an `AtomicOutputFile`.
+///
+/// One export, or several from one snapshot (`exportAll`). Recording jobs is the `JobRunner`'s
+/// business; every caller goes through it.
 public final class Exporter {
     private let connection: Connection
     private let schemaVersion: Int
+    public let limits: ExportLimits
 
-    public init(connection: Connection, schemaVersion: Int) {
+    public init(connection: Connection, schemaVersion: Int, limits: ExportLimits = .standard) {
         self.connection = connection
         self.schemaVersion = schemaVersion
+        self.limits = limits
     }
 
-    /// Checks a request against the database without writing anything: time zone, dates, span,
-    /// retention window, channels. Throws `WarehouseError.invalidParameter` with a one-line message.
-    public func validate(_ request: ExportRequest) throws -> ResolvedParameters {
-        let zone = request.timeZone
-        guard !zone.isEmpty, zone.utf8.count <= 100,
-              try connection.execute("select 1 from pg_timezone_names where name = $1", [zone]).rowCount > 0 else {
-            throw WarehouseError.invalidParameter("unknown time zone \"\(RecordValidator.truncated(zone))\" (use an IANA name such as Europe/Paris)")
-        }
-        if request.from == nil && request.to == nil && !request.type.rangeIsOptional {
-            throw WarehouseError.invalidParameter("\(request.type.slug) needs a date range: --from DATE --to DATE")
-        }
-        if (request.from == nil) != (request.to == nil) {
-            throw WarehouseError.invalidParameter("give both --from and --to, or neither")
-        }
-        let asOf: String
-        if let given = request.asOf {
-            guard let instant = UTCInstant.parse(given) else {
-                throw WarehouseError.invalidParameter("--as-of \"\(RecordValidator.truncated(given))\" is not an RFC 3339 timestamp with an offset")
-            }
-            asOf = instant.postgresLiteral
-        } else {
-            asOf = try connection.execute("select to_char(now() at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'").scalar ?? ""
-        }
-        var start: String?
-        var end: String?
-        if let from = request.from, let to = request.to {
-            // R = [from 00:00, to + 1 day 00:00) in the zone for dates, each the first instant of its
-            // local date (export.local_day_start); [from, to) for instants.
-            let bounds = try connection.execute("""
-                with input as (
-                    select $1::text as from_kind, $2::text as from_value, $3::text as to_kind, $4::text as to_value,
-                           $5::text as zone, $6::int as span_months, $7::timestamptz as as_of, $8::int as retention_months
-                ), bounds as (
-                    select
-                        case when from_kind = 'date' then export.local_day_start(from_value::date, zone)
-                             else from_value::timestamptz end as range_start,
-                        case when to_kind = 'date' then export.local_day_start(to_value::date + 1, zone)
-                             else to_value::timestamptz end as range_end,
-                        case when from_kind = 'date' then from_value::date
-                             else (from_value::timestamptz at time zone zone)::date end as from_date,
-                        case when to_kind = 'date' then to_value::date
-                             else (to_value::timestamptz at time zone zone)::date end as to_date,
-                        to_kind = 'date' and from_kind = 'date' as dates_only,
-                        from_value, to_value, span_months, as_of, retention_months, zone
-                    from input
-                )
-                select
-                    to_char(range_start at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00',
-                    to_char(range_end at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00',
-                    case when dates_only then to_date < from_date else range_end < range_start end,
-                    case when dates_only then to_date > (from_date + make_interval(months => span_months))::date
-                         else range_end > ((range_start at time zone zone) + make_interval(months => span_months)) at time zone zone end,
-                    range_start < ((as_of at time zone zone) - make_interval(months => retention_months)) at time zone zone
-                from bounds
-                """, [
-                    from.kind, from.value, to.kind, to.value, zone, String(request.maximumSpanMonths), asOf,
-                    String(request.retentionMonths),
-                ])
-            start = bounds.value(0, 0)
-            end = bounds.value(0, 1)
-            if bounds.value(0, 2) == "t" {
-                throw WarehouseError.invalidParameter("--to \(to) is before --from \(from)")
-            }
-            if bounds.value(0, 3) == "t" {
-                throw WarehouseError.invalidParameter("the range \(from) to \(to) is longer than \(request.maximumSpanMonths) months (the maximum span)")
-            }
-            if bounds.value(0, 4) == "t" {
-                throw WarehouseError.invalidParameter("the range starts before the \(request.retentionMonths)-month retention window (counted back from the as-of moment); data that old is not kept")
-            }
-        }
-        var channels: [String] = []
-        for id in request.channelIDs where !channels.contains(id) { channels.append(id) }
-        if !channels.isEmpty {
-            let unknown = try connection.execute("""
-                select id from unnest($1::text[]) with ordinality as given(id, position)
-                where not exists (select 1 from inbox.channels c where c.channel_id = given.id)
-                order by position
-                """, [postgresTextArray(channels)])
-            if unknown.rowCount > 0 {
-                let names = (0..<unknown.rowCount).compactMap { unknown.value($0, 0) }.map { "\"\(RecordValidator.truncated($0))\"" }
-                throw WarehouseError.invalidParameter("unknown channel id \(names.joined(separator: ", "))")
-            }
-        }
-        return ResolvedParameters(rangeStart: start, rangeEnd: end, timeZone: zone, channelIDs: channels, asOf: asOf)
+    /// The role every export reads as (migration 0002): SELECT on the data and the export views,
+    /// EXECUTE on the export functions, nothing that writes.
+    public static let readerRole = "inbox_warehouse_reader"
+
+    /// Whether the last export transaction ran as `readerRole`.
+    public private(set) var runsAsReader = false
+
+    /// Checks parameters for these exports without exporting anything (the resolver in the
+    /// database, with this exporter's limits). Returns them resolved.
+    public func resolve(_ parameters: ExportParameters, for types: [ExportType]) throws -> ExportParameters {
+        try parameters.resolved(on: connection, isRangeRequired: types.contains { !$0.isRangeOptional }, limits: limits)
     }
 
-    /// Pins the session settings that change output bytes, then opens one consistent read-only
-    /// snapshot and sets the export parameters in it.
-    private func begin(_ request: ExportRequest, _ parameters: ResolvedParameters) throws {
+    /// Writes one export to `path`: a regular file (atomically, manifest beside it), or in place
+    /// to `-` (standard output), a standard-stream path, a character device or a FIFO. Returns the
+    /// manifest (nil when written in place: no manifest is written beside a device).
+    @discardableResult
+    public func export(_ type: ExportType, _ parameters: ExportParameters, to path: String) throws -> ExportManifest? {
+        let target = try OutputTarget(path: path)
+        let resolved = try begin(parameters, for: [type])
+        defer { _ = try? connection.execute("rollback") }
+        guard case .file(let filePath) = target else {
+            let sink = try AtomicOutputFile(target)
+            do {
+                _ = try write(type, resolved, into: sink)
+                try sink.finish()
+            } catch {
+                sink.discard()
+                throw error
+            }
+            return nil
+        }
+        return try writeFile(type, resolved, path: filePath)
+    }
+
+    /// Writes several exports (all twelve by default) into `directory` as `<slug>.csv`, all from
+    /// one snapshot, in catalogue order. `onFile` hears each manifest once its file is in place,
+    /// so a caller knows which files exist when a later one fails.
+    @discardableResult
+    public func exportAll(_ parameters: ExportParameters, types: [ExportType] = ExportType.all, directory: String,
+                          onFile: (ExportManifest) -> Void = { _ in }) throws -> [ExportManifest] {
+        let resolved = try begin(parameters, for: types)
+        defer { _ = try? connection.execute("rollback") }
+        try makeDirectory(atPath: directory, what: "--output-dir")
+        var manifests: [ExportManifest] = []
+        for type in types {
+            let path = URL(fileURLWithPath: directory).appendingPathComponent("\(type.slug).csv").path
+            let manifest = try writeFile(type, resolved, path: path)
+            manifests.append(manifest)
+            onFile(manifest)
+        }
+        return manifests
+    }
+
+    // MARK: Session
+
+    /// Pins the session settings that change output bytes, opens one consistent read-only
+    /// snapshot, takes the least-privilege reader role for it when the session may, resolves the
+    /// parameters and sets them in it. Rolls back what it began if any step fails.
+    private func begin(_ parameters: ExportParameters, for types: [ExportType]) throws -> ExportParameters {
         try connection.execute("set DateStyle = 'ISO, YMD'")
         try connection.execute("set IntervalStyle = 'postgres'")
         try connection.execute("set client_encoding = 'UTF8'")
@@ -224,66 +85,51 @@ public final class Exporter {
         // JIT compilation costs seconds on these analytical plans and saves little: off.
         try connection.execute("set jit = off")
         try connection.execute("begin isolation level repeatable read, read only")
-        try connection.execute("""
-            select export.set_parameters(
-                range_start => $1::timestamptz, range_end => $2::timestamptz, time_zone => $3::text,
-                channel_ids => $4::text[], as_of => $5::timestamptz, content_policy => $6::text,
-                is_scheduled => $7::boolean)
-            """, [parameters.rangeStart, parameters.rangeEnd, parameters.timeZone,
-                  postgresTextArray(parameters.channelIDs), parameters.asOf, request.contentPolicy.rawValue,
-                  request.isScheduled ? "true" : "false"])
-    }
-
-    /// Writes one export to `path` (`-` for standard output). Returns its manifest (nil for stdout).
-    @discardableResult
-    public func export(_ request: ExportRequest, to path: String) throws -> ExportManifest? {
-        let parameters = try validate(request)
-        try begin(request, parameters)
-        defer { _ = try? connection.execute("rollback") }
-        if path == "-" {
-            let sink = try OutputFile(standardOutput: ())
-            _ = try write(request, into: sink)
-            try sink.finish()
-            return nil
-        }
-        return try writeFile(request, parameters, path: path)
-    }
-
-    /// Writes every export type into `directory` as `<slug>.csv`, all from one snapshot.
-    public func exportAll(_ template: ExportRequest, directory: String) throws -> [ExportManifest] {
-        var manifests: [ExportManifest] = []
-        let parameters = try validate(template)
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try begin(template, parameters)
-        defer { _ = try? connection.execute("rollback") }
-        for type in ExportType.all {
-            var request = template
-            request.type = type
-            let path = URL(fileURLWithPath: directory).appendingPathComponent("\(type.slug).csv").path
-            manifests.append(try writeFile(request, parameters, path: path))
-        }
-        return manifests
-    }
-
-    private func writeFile(_ request: ExportRequest, _ parameters: ResolvedParameters, path: String) throws -> ExportManifest {
-        let started = Date()
-        let file = try OutputFile(finalPath: path)
         do {
-            let rows = try write(request, into: file)
+            try takeReaderRole()
+            let resolved = try resolve(parameters, for: types)
+            try connection.execute("""
+                select export.set_parameters(
+                    range_start => $1::timestamptz, range_end => $2::timestamptz, time_zone => $3,
+                    channel_ids => $4, as_of => $5, content_policy => $6, is_scheduled => $7)
+                """, binds: [resolved.rangeStart, resolved.rangeEnd, resolved.timeZone, resolved.channelIDs, resolved.asOf,
+                             resolved.contentPolicy.rawValue, resolved.isScheduled])
+            return resolved
+        } catch {
+            _ = try? connection.execute("rollback")
+            throw error
+        }
+    }
+
+    /// `SET LOCAL ROLE inbox_warehouse_reader` when the role exists and the session may take it
+    /// (a superuser, the owner that created it, or a login role granted it). Otherwise the export
+    /// keeps the session's own rights, still in a read-only transaction (docs/index.md).
+    private func takeReaderRole() throws {
+        // PostgreSQL 16 separates the right to SET a role from membership in it.
+        let privilege = connection.serverVersion >= 160000 ? "SET" : "MEMBER"
+        let mayTake = try connection.execute("""
+            select coalesce(bool_or(pg_has_role(r.oid, $2)), false)
+            from pg_roles r where r.rolname = $1
+            """, binds: [Self.readerRole, privilege]).scalar == "t"
+        runsAsReader = mayTake
+        if mayTake {
+            try connection.execute("set local role \(try connection.escapeIdentifier(Self.readerRole))")
+        }
+    }
+
+    // MARK: Writing
+
+    private func writeFile(_ type: ExportType, _ parameters: ExportParameters, path: String) throws -> ExportManifest {
+        let started = Date()
+        let file = try AtomicOutputFile(finalPath: path)
+        do {
+            let rows = try write(type, parameters, into: file)
             try file.complete()
             let finished = Date()
             let manifest = ExportManifest(
-                type: request.type.slug,
-                file: URL(fileURLWithPath: path).lastPathComponent,
-                parameters: .init(from: request.from?.description, to: request.to?.description,
-                                  rangeStart: parameters.rangeStart, rangeEnd: parameters.rangeEnd,
-                                  timeZone: parameters.timeZone, channelIDs: parameters.channelIDs,
-                                  asOf: parameters.asOf, headerLocale: request.headerLocale.rawValue,
-                                  bom: request.includeBOM, contentPolicy: request.contentPolicy.rawValue,
-                                  scheduled: request.isScheduled, spreadsheetSafe: request.isSpreadsheetSafe),
-                rows: rows, bytes: file.bytesWritten, sha256: file.sha256,
-                schemaVersion: schemaVersion,
-                startedAt: isoTimestamp(started), finishedAt: isoTimestamp(finished),
+                type: type.slug, file: URL(fileURLWithPath: path).lastPathComponent, parameters: parameters,
+                rows: rows, bytes: file.bytesWritten, sha256: file.sha256, schemaVersion: schemaVersion,
+                startedAt: ExportManifest.timestamp(started), finishedAt: ExportManifest.timestamp(finished),
                 seconds: (finished.timeIntervalSince(started) * 1000).rounded() / 1000)
             // Both files are complete on disk before either is renamed: a manifest that cannot be
             // written (disk full) leaves no CSV under the final name either.
@@ -303,17 +149,21 @@ public final class Exporter {
     }
 
     /// Header line, then the COPY stream. Returns the number of data rows.
-    private func write(_ request: ExportRequest, into sink: OutputFile) throws -> Int {
-        if request.includeBOM { try sink.write([0xEF, 0xBB, 0xBF]) }
-        try sink.write(Array(csvLine(request.type.headers(locale: request.headerLocale)).utf8))
-        let view = try connection.escapeIdentifier(request.type.view)
+    private func write(_ type: ExportType, _ parameters: ExportParameters, into sink: AtomicOutputFile) throws -> Int {
+        let columns = try connection.execute("""
+            select attname from pg_attribute
+            where attrelid = ('export.' || quote_ident($1))::regclass and attnum > 0 and not attisdropped
+            order by attnum
+            """, binds: [type.view])
+        let headers = type.headers(locale: parameters.headerLocale)
+        guard columns.rowCount == headers.count else {
+            throw WarehouseError.schema("export.\(type.view) has \(columns.rowCount) columns but \(headers.count) headers; the view and its headers disagree")
+        }
+        if parameters.includesBOM { try sink.write([0xEF, 0xBB, 0xBF]) }
+        try sink.write(Array(csvLine(headers).utf8))
+        let view = try connection.escapeIdentifier(type.view)
         var selectList = "*"
-        if request.isSpreadsheetSafe {
-            let columns = try connection.execute("""
-                select attname from pg_attribute
-                where attrelid = ('export.' || quote_ident($1))::regclass and attnum > 0 and not attisdropped
-                order by attnum
-                """, [request.type.view])
+        if parameters.isSpreadsheetSafe {
             selectList = try (0..<columns.rowCount).map {
                 "export.spreadsheet_safe(\(try connection.escapeIdentifier(columns.value($0, 0) ?? ""))::text)"
             }.joined(separator: ", ")
@@ -324,11 +174,9 @@ public final class Exporter {
     }
 
     /// Writes the manifest to its temporary file, complete and synced; the caller commits it.
-    private func writeManifest(_ manifest: ExportManifest, besides path: String) throws -> OutputFile {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(manifest) + Data("\n".utf8)
-        let file = try OutputFile(finalPath: path + ".manifest.json")
+    private func writeManifest(_ manifest: ExportManifest, besides path: String) throws -> AtomicOutputFile {
+        let data = try manifest.encodedForFile()
+        let file = try AtomicOutputFile(finalPath: path + OutputTarget.manifestSuffix)
         do {
             try file.write(Array(data))
             try file.complete()
@@ -337,187 +185,5 @@ public final class Exporter {
             throw error
         }
         return file
-    }
-}
-
-extension RangeBound {
-    var kind: String {
-        if case .date = self { return "date" }
-        return "instant"
-    }
-    var value: String { description }
-}
-
-/// A CSV line with RFC 4180 quoting, the same rule PostgreSQL's COPY csv applies.
-func csvLine(_ cells: [String]) -> String {
-    cells.map { cell in
-        if cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) || cell.isEmpty {
-            return "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-        }
-        return cell
-    }.joined(separator: ",") + "\n"
-}
-
-/// A PostgreSQL array literal of text values, passed as one parameter (never spliced into SQL).
-func postgresTextArray(_ values: [String]) -> String {
-    "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
-        .joined(separator: ",") + "}"
-}
-
-func isoTimestamp(_ date: Date) -> String {
-    let formatter = ISO8601DateFormatter()
-    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    return formatter.string(from: date)
-}
-
-/// A file written under a temporary name in the same directory and renamed into place by
-/// `finish()`, so the final name only ever shows a complete file. Hashes and counts as it goes.
-final class OutputFile {
-    private let descriptor: Int32
-    private let finalPath: String?
-    private let temporaryPath: String?
-    private var buffer: [UInt8] = []
-    private(set) var bytesWritten: Int64 = 0
-    // Full blocks are hashed and written on a serial queue while libpq receives the next rows;
-    // at most `maximumBlocksInFlight` blocks wait, so memory stays constant.
-    private let writer = BlockWriter()
-    private let queue = DispatchQueue(label: "inbox-warehouse.export.writer")
-    private let blocksInFlight = DispatchSemaphore(value: OutputFile.maximumBlocksInFlight)
-    private static let maximumBlocksInFlight = 4
-    private(set) var sha256 = ""
-    private static let bufferSize = 256 * 1024
-
-    init(finalPath: String) throws {
-        let url = URL(fileURLWithPath: finalPath)
-        let directory = url.deletingLastPathComponent().path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw WarehouseError.io("\(directory): no such directory")
-        }
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).partial").path
-        let opened = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        guard opened >= 0 else {
-            throw WarehouseError.io("cannot create \(temporary): \(String(cString: strerror(errno)))")
-        }
-        descriptor = opened
-        self.finalPath = finalPath
-        temporaryPath = temporary
-        buffer.reserveCapacity(Self.bufferSize)
-    }
-
-    init(standardOutput: ()) throws {
-        descriptor = 1
-        finalPath = nil
-        temporaryPath = nil
-    }
-
-    func write<Bytes: Sequence>(_ bytes: Bytes) throws where Bytes.Element == UInt8 {
-        buffer.append(contentsOf: bytes)
-        if buffer.count >= Self.bufferSize { try flush() }
-    }
-
-    func write(_ chunk: UnsafeRawBufferPointer) throws {
-        buffer.append(contentsOf: chunk)
-        if buffer.count >= Self.bufferSize { try flush() }
-    }
-
-    private func flush() throws {
-        guard !buffer.isEmpty else { return }
-        if let failure = writer.failure { throw failure }
-        let block = UncheckedSendable(buffer)
-        buffer = []
-        buffer.reserveCapacity(Self.bufferSize)
-        bytesWritten += Int64(block.value.count)
-        blocksInFlight.wait()
-        let descriptor = descriptor, writer = writer, name = finalPath ?? "standard output", slots = blocksInFlight
-        queue.async {
-            writer.write(block.value, to: descriptor, name: name)
-            slots.signal()
-        }
-    }
-
-    /// Waits until every block handed to the queue is written; throws the first write error.
-    private func drain() throws {
-        queue.sync {}
-        if let failure = writer.failure { throw failure }
-    }
-
-    /// Flushes, syncs and renames the file into place.
-    func finish() throws {
-        try complete()
-        try commit()
-    }
-
-    /// Flushes and syncs the temporary file (its hash is then known); does not rename it.
-    func complete() throws {
-        try flush()
-        try drain()
-        sha256 = writer.finalize()
-        guard let finalPath, temporaryPath != nil else { return }
-        if fsync(descriptor) != 0 {
-            let message = String(cString: strerror(errno))
-            discard()
-            throw WarehouseError.io("writing \(finalPath) failed: \(message)")
-        }
-    }
-
-    /// Renames the completed temporary file into place.
-    func commit() throws {
-        guard let finalPath, let temporaryPath else { return }
-        closeDescriptor()
-        if rename(temporaryPath, finalPath) != 0 {
-            let message = String(cString: strerror(errno))
-            unlink(temporaryPath)
-            throw WarehouseError.io("cannot move the export into \(finalPath): \(message)")
-        }
-    }
-
-    private var isClosed = false
-
-    /// Closes the descriptor once (a second close could close a descriptor opened meanwhile).
-    private func closeDescriptor() {
-        guard !isClosed, temporaryPath != nil else { return }
-        isClosed = true
-        close(descriptor)
-    }
-
-    /// Removes the partial file.
-    func discard() {
-        queue.sync {}  // no block may still be writing to the descriptor
-        guard let temporaryPath else { return }
-        closeDescriptor()
-        unlink(temporaryPath)
-    }
-}
-
-/// Hashes and writes blocks; used only from OutputFile's serial queue, except `failure`.
-private final class BlockWriter: @unchecked Sendable {
-    private var hasher = SHA256()
-    private let lock = NSLock()
-    private var firstFailure: Error?
-
-    var failure: Error? { lock.withLock { firstFailure } }
-
-    func write(_ block: [UInt8], to descriptor: Int32, name: String) {
-        guard failure == nil else { return }
-        block.withUnsafeBytes { bytes in
-            hasher.update(bufferPointer: bytes)
-            var offset = 0
-            while offset < bytes.count {
-                let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    let error = WarehouseError.io("writing \(name) failed: \(String(cString: strerror(errno)))")
-                    lock.withLock { if firstFailure == nil { firstFailure = error } }
-                    return
-                }
-                offset += written
-            }
-        }
-    }
-
-    func finalize() -> String {
-        hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 }

@@ -570,7 +570,7 @@ final class GeneratorRun {
 
     private func writePresence(day: Int) throws {
         let shifts = schedule.shifts(day: day)
-        let (year, month, dayOfMonth) = civilFromDays(Int(startMs / Self.day) + day)
+        let (year, month, dayOfMonth) = CivilCalendar.date(daysSinceEpoch: Int(startMs / Self.day) + day)
         let stamp = NDJSONLineBuilder.padded(year, width: 4) + NDJSONLineBuilder.padded(month, width: 2)
             + NDJSONLineBuilder.padded(dayOfMonth, width: 2)
         for agent in 0..<agentCount {

@@ -49,10 +49,10 @@ public struct GeneratorOptions: Sendable, Equatable {
             guard let year = number(0..<4), bytes[4] == UInt8(ascii: "-"), let month = number(5..<7),
                   bytes[7] == UInt8(ascii: "-"), let day = number(8..<10),
                   year >= 1971, year <= 9000, (1...12).contains(month), day >= 1,
-                  day <= daysInMonth(year: year, month: month) else { return nil }
-            return Date(timeIntervalSince1970: Double(daysFromCivil(year: year, month: month, day: day)) * 86_400)
+                  day <= CivilCalendar.daysInMonth(year: year, month: month) else { return nil }
+            return Date(timeIntervalSince1970: Double(CivilCalendar.daysSinceEpoch(year: year, month: month, day: day)) * 86_400)
         }
-        guard let instant = UTCInstant.parse(text) else { return nil }
+        guard let instant = Instant(text) else { return nil }
         let seconds = instant.microseconds / 1_000_000
         guard seconds > 0 else { return nil }
         return Date(timeIntervalSince1970: Double(seconds - seconds % 86_400))

@@ -140,7 +140,7 @@ struct NDJSONLineBuilder {
         if day != cachedDay {
             cachedDay = day
             cachedDayPrefix.removeAll(keepingCapacity: true)
-            let (year, month, dayOfMonth) = civilFromDays(Int(day))
+            let (year, month, dayOfMonth) = CivilCalendar.date(daysSinceEpoch: Int(day))
             Self.appendPadded(year, width: 4, to: &cachedDayPrefix)
             cachedDayPrefix.append(UInt8(ascii: "-"))
             Self.appendPadded(month, width: 2, to: &cachedDayPrefix)

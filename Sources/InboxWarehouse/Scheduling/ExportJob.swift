@@ -7,54 +7,48 @@ public enum JobState: String, Sendable, Codable, CaseIterable {
     case queued, running, succeeded, failed
 }
 
-/// The parameters a job ran with, as stored in `export_jobs.parameters`.
+/// The parameters a job ran with, as stored in `export_jobs.parameters`: the export's
+/// parameters (`ExportParameters`, its keys at the top level) and, for a scheduled job, the
+/// schedule's frequency, destination and organisation.
 public struct JobParameters: Sendable, Codable, Equatable {
-    public var from: String?
-    public var to: String?
-    public var timeZone: String
-    public var channelIDs: [String]
-    public var asOf: String?
-    public var contentPolicy: String
-    public var scheduled: Bool
-    public var headerLocale: String
-    public var frequency: String?
+    public var export: ExportParameters
+    public var frequency: Frequency?
     public var destination: String?
     public var organization: String?
 
     enum CodingKeys: String, CodingKey {
-        case from, to, timeZone = "time_zone", channelIDs = "channel_ids", asOf = "as_of",
-             contentPolicy = "content_policy", scheduled, headerLocale = "header_locale", frequency,
-             destination, organization
+        case frequency, destination, organization
+    }
+
+    public init(_ export: ExportParameters, frequency: Frequency? = nil, destination: String? = nil, organization: String? = nil) {
+        self.export = export
+        self.frequency = frequency
+        self.destination = destination
+        self.organization = organization
     }
 
     /// Tolerant of rows written by hand or by older versions: what is missing takes its default.
     public init(from decoder: Decoder) throws {
+        export = try ExportParameters(from: decoder)
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        from = try container.decodeIfPresent(String.self, forKey: .from)
-        to = try container.decodeIfPresent(String.self, forKey: .to)
-        timeZone = try container.decodeIfPresent(String.self, forKey: .timeZone) ?? "UTC"
-        channelIDs = try container.decodeIfPresent([String].self, forKey: .channelIDs) ?? []
-        asOf = try container.decodeIfPresent(String.self, forKey: .asOf)
-        contentPolicy = try container.decodeIfPresent(String.self, forKey: .contentPolicy) ?? ContentPolicy.twitter.rawValue
-        scheduled = try container.decodeIfPresent(Bool.self, forKey: .scheduled) ?? false
-        headerLocale = try container.decodeIfPresent(String.self, forKey: .headerLocale) ?? HeaderLocale.en.rawValue
-        frequency = try container.decodeIfPresent(String.self, forKey: .frequency)
+        frequency = try container.decodeIfPresent(Frequency.self, forKey: .frequency)
         destination = try container.decodeIfPresent(String.self, forKey: .destination)
         organization = try container.decodeIfPresent(String.self, forKey: .organization)
     }
 
-    init(_ request: ExportRequest, frequency: Frequency? = nil, destination: String? = nil, organization: String? = nil) {
-        from = request.from?.description
-        to = request.to?.description
-        timeZone = request.timeZone
-        channelIDs = request.channelIDs
-        asOf = request.asOf
-        contentPolicy = request.contentPolicy.rawValue
-        scheduled = request.isScheduled
-        headerLocale = request.headerLocale.rawValue
-        self.frequency = frequency?.rawValue
-        self.destination = destination
-        self.organization = organization
+    public func encode(to encoder: Encoder) throws {
+        try export.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(frequency, forKey: .frequency)
+        try container.encodeIfPresent(destination, forKey: .destination)
+        try container.encodeIfPresent(organization, forKey: .organization)
+    }
+
+    /// The JSON stored in `export_jobs.parameters` (keys sorted).
+    func encodedJSON() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
 }
 
@@ -142,7 +136,7 @@ public struct JobStore {
 
     /// One job, or nil.
     public func job(_ id: Int64) throws -> ExportJob? {
-        let result = try connection.execute("select \(Self.jobJSON) from warehouse.export_jobs j where j.job_id = $1", [String(id)])
+        let result = try connection.execute("select \(Self.jobJSON) from warehouse.export_jobs j where j.job_id = $1", binds: [id])
         guard let json = result.scalar else { return nil }
         return try JSONDecoder().decode(ExportJob.self, from: Data(json.utf8))
     }
@@ -154,7 +148,7 @@ public struct JobStore {
             where ($1::text is null or j.state = $1) and ($2::text is null or j.schedule_name = $2)
             order by j.job_id desc
             limit $3
-            """, [state?.rawValue, scheduleName, String(max(0, limit))])
+            """, binds: [state?.rawValue, scheduleName, max(0, limit)])
         return try (0..<result.rowCount).map { try JSONDecoder().decode(ExportJob.self, from: Data((result.value($0, 0) ?? "{}").utf8)) }
     }
 
@@ -166,7 +160,7 @@ public struct JobStore {
                 'at', to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
                 'event', $2::text, 'message', $3::text))
             where job_id = $1
-            """, [String(id), event, message])
+            """, binds: [id, event, message])
     }
 
     /// Marks the job finished and announces it with NOTIFY, in one transaction, so a listener
@@ -181,10 +175,10 @@ public struct JobStore {
                         'at', to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
                         'event', $2::text, 'message', $7::text))
                 where job_id = $1
-                """, [String(id), succeeded ? JobState.succeeded.rawValue : JobState.failed.rawValue, filePath,
-                      manifest.map { String($0.rows) }, manifest.map { String($0.bytes) }, manifest?.sha256, error])
-            let payload = try connection.execute("select \(Self.payloadJSON) from warehouse.export_jobs j where j.job_id = $1", [String(id)]).scalar ?? "{}"
-            try connection.execute("select pg_notify($1, $2)", [exportJobsChannel, payload])
+                """, binds: [id, succeeded ? JobState.succeeded.rawValue : JobState.failed.rawValue, filePath,
+                             manifest?.rows, manifest?.bytes, manifest?.sha256, error])
+            let payload = try connection.execute("select \(Self.payloadJSON) from warehouse.export_jobs j where j.job_id = $1", binds: [id]).scalar ?? "{}"
+            try connection.execute("select pg_notify($1, $2)", binds: [exportJobsChannel, payload])
             return payload
         }
     }

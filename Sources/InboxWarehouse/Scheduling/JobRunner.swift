@@ -86,27 +86,22 @@ public final class JobRunner {
 
     // MARK: Scheduled jobs
 
-    /// Exports every complete period of every enabled schedule that is due at `now` (RFC 3339;
-    /// nil is the server's clock) and not yet exported, oldest first, then returns.
-    /// `shouldStop` is asked between jobs (the scheduler's SIGTERM).
-    public func runDue(now: String? = nil, shouldStop: () -> Bool = { false }) throws -> RunDueReport {
+    /// Exports every complete period of every enabled schedule that is due at `now` (nil is the
+    /// server's clock) and not yet exported, oldest first, then returns. `shouldStop` is asked
+    /// between jobs (the scheduler's SIGTERM).
+    public func runDue(now: Instant? = nil, shouldStop: () -> Bool = { false }) throws -> RunDueReport {
         var report = RunDueReport()
-        if let now {
-            guard let instant = UTCInstant.parse(now) else {
-                throw WarehouseError.invalidParameter("--now \"\(RecordValidator.truncated(now))\" is not an RFC 3339 timestamp with an offset")
-            }
-            report.runAt = try connection.execute("select to_char($1::timestamptz at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
-                                                  [instant.postgresLiteral]).scalar ?? now
-        } else {
-            report.runAt = try connection.execute("select to_char(now() at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')").scalar ?? ""
-        }
+        report.runAt = try connection.execute("""
+            select to_char(coalesce($1, now()) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+            """, binds: [now]).scalar ?? ""
+        guard let runAt = Instant(report.runAt) else { throw WarehouseError.schema("the server's clock gave \(report.runAt)") }
         for schedule in try ScheduleStore(connection: connection).list() where schedule.isEnabled {
-            let periods = try SchedulePeriods.due(schedule, runAt: report.runAt, maxAttempts: options.maxAttempts,
+            let periods = try SchedulePeriods.due(schedule, runAt: runAt, maxAttempts: options.maxAttempts,
                                                   retentionMonths: options.retentionMonths, connection: connection)
             for period in periods {
                 if shouldStop() { return report }
-                let jobID = try claimRow(schedule, period, runAt: report.runAt)
-                if let outcome = try runScheduled(jobID, schedule, period, runAt: report.runAt) {
+                let jobID = try claimRow(schedule, period, runAt: runAt)
+                if let outcome = try runScheduled(jobID, schedule, period, runAt: runAt) {
                     report.outcomes.append(outcome)
                 } else {
                     report.skipped += 1
@@ -117,21 +112,19 @@ public final class JobRunner {
     }
 
     /// The job row of (schedule, period): inserted as `queued`, or the one already there.
-    private func claimRow(_ schedule: Schedule, _ period: SchedulePeriod, runAt: String) throws -> Int64 {
-        var request = try scheduledRequest(schedule, period, runAt: runAt)
-        request.asOf = runAt
-        let parameters = try encodedParameters(JobParameters(request, frequency: schedule.frequency, destination: schedule.destination,
-                                                             organization: options.organizationLabel))
+    private func claimRow(_ schedule: Schedule, _ period: SchedulePeriod, runAt: Instant) throws -> Int64 {
+        let parameters = try JobParameters(schedule.parameters(for: period, asOf: runAt), frequency: schedule.frequency,
+                                           destination: schedule.destination, organization: options.organizationLabel).encodedJSON()
         let inserted = try connection.execute("""
             insert into warehouse.export_jobs (export_type, schedule_id, schedule_name, period_start, period_end, parameters)
-            values ($1, $2::bigint, $3, $4::timestamptz, $5::timestamptz, $6::jsonb)
+            values ($1, $2, $3, $4::timestamptz, $5::timestamptz, $6::jsonb)
             on conflict (schedule_id, period_start) do nothing
             returning job_id
-            """, [schedule.exportType, String(schedule.scheduleID), schedule.name, period.start, period.end, parameters])
+            """, binds: [schedule.exportType, schedule.scheduleID, schedule.name, period.start, period.end, parameters])
         if let id = inserted.scalar.flatMap(Int64.init) { return id }
         let existing = try connection.execute("""
-            select job_id from warehouse.export_jobs where schedule_id = $1::bigint and period_start = $2::timestamptz
-            """, [String(schedule.scheduleID), period.start])
+            select job_id from warehouse.export_jobs where schedule_id = $1 and period_start = $2::timestamptz
+            """, binds: [schedule.scheduleID, period.start])
         guard let id = existing.scalar.flatMap(Int64.init) else {
             throw WarehouseError.schema("the job of schedule \(schedule.name) for \(period.start) vanished")
         }
@@ -140,10 +133,10 @@ public final class JobRunner {
 
     /// Runs a scheduled job if this runner can take it: holds its advisory lock, then re-reads
     /// its state (a racing runner may have finished it meanwhile). Nil when skipped.
-    private func runScheduled(_ jobID: Int64, _ schedule: Schedule, _ period: SchedulePeriod, runAt: String) throws -> JobOutcome? {
+    private func runScheduled(_ jobID: Int64, _ schedule: Schedule, _ period: SchedulePeriod, runAt: Instant) throws -> JobOutcome? {
         guard try tryLock(jobID) else { return nil }
         defer { _ = try? unlock(jobID) }
-        let current = try connection.execute("select state, attempts from warehouse.export_jobs where job_id = $1", [String(jobID)])
+        let current = try connection.execute("select state, attempts from warehouse.export_jobs where job_id = $1", binds: [jobID])
         guard let stateText = current.value(0, 0), let state = JobState(rawValue: stateText) else { return nil }
         let attempts = Int(current.value(0, 1) ?? "0") ?? 0
         if state == .succeeded || (state == .failed && attempts >= options.maxAttempts) { return nil }
@@ -151,9 +144,9 @@ public final class JobRunner {
         try connection.execute("""
             update warehouse.export_jobs
             set state = 'running', attempts = attempts + 1, started_at = clock_timestamp(), finished_at = null,
-                runner = $2, error = null, parameters = jsonb_set(parameters, '{as_of}', to_jsonb($3::text))
+                runner = $2, error = null, parameters = jsonb_set(parameters, '{as_of}', to_jsonb($3))
             where job_id = $1
-            """, [String(jobID), options.runnerName, runAt])
+            """, binds: [jobID, options.runnerName, runAt.postgresLiteral])
         try store.record(jobID, event: "running", message: "attempt \(attempts + 1) by \(options.runnerName)")
         log("job \(jobID): \(schedule.name) \(period.startLabel) .. \(period.endLabel) running")
 
@@ -161,8 +154,7 @@ public final class JobRunner {
         var manifest: ExportManifest?
         var failure: String?
         do {
-            let request = try scheduledRequest(schedule, period, runAt: runAt)
-            (filePath, manifest) = try produce(jobID, schedule, period, request)
+            (filePath, manifest) = try produce(jobID, schedule, period, schedule.parameters(for: period, asOf: runAt))
         } catch {
             failure = describe(error)
         }
@@ -172,60 +164,47 @@ public final class JobRunner {
         } else {
             log("job \(jobID): \(manifest?.rows ?? 0) rows -> \(filePath ?? "")")
         }
-        announce(jobID, payload: payload)
+        announce(jobID, run: attempts + 1, state: failure == nil ? .succeeded : .failed, payload: payload)
         return JobOutcome(jobID: jobID, scheduleName: schedule.name, exportType: schedule.exportType, period: period,
                           state: failure == nil ? .succeeded : .failed, filePath: filePath, rows: manifest?.rows, error: failure)
     }
 
-    private func scheduledRequest(_ schedule: Schedule, _ period: SchedulePeriod, runAt: String) throws -> ExportRequest {
-        guard let type = ExportType.named(schedule.exportType) else {
-            throw WarehouseError.invalidParameter("unknown export type \"\(schedule.exportType)\"")
-        }
-        var request = ExportRequest(type: type)
-        request.from = RangeBound(period.start)
-        request.to = RangeBound(period.end)
-        request.timeZone = schedule.timeZone
-        request.channelIDs = schedule.channelIDs
-        request.asOf = runAt
-        // Scheduled exports never carry message content, whatever the policy (spec, "Content policy").
-        request.isScheduled = true
-        request.contentPolicy = .none
-        request.retentionMonths = options.retentionMonths
-        return request
+    /// The exporter of this runner: its retention window, the default span.
+    private var exporter: Exporter {
+        Exporter(connection: connection, schemaVersion: schemaVersion,
+                 limits: ExportLimits(maximumSpanMonths: ExportLimits.standard.maximumSpanMonths, retentionMonths: options.retentionMonths))
     }
 
     /// Writes the export and delivers it: straight into a local destination, or staged locally
     /// and uploaded over SFTP (retrying transient failures with backoff).
     private func produce(_ jobID: Int64, _ schedule: Schedule, _ period: SchedulePeriod,
-                         _ request: ExportRequest) throws -> (String, ExportManifest) {
-        let slug = request.type.slug
+                         _ parameters: ExportParameters) throws -> (String, ExportManifest) {
+        guard let type = ExportType.named(schedule.exportType) else {
+            throw WarehouseError.invalidParameter("unknown export type \"\(messageText(schedule.exportType))\"")
+        }
+        let slug = type.slug
         let fileName = "\(options.organizationLabel)_\(slug)_\(period.startLabel)_\(period.endLabel)_job\(jobID).csv"
-        let exporter = Exporter(connection: connection, schemaVersion: schemaVersion)
         switch try Destination(parsing: schedule.destination) {
         case .directory(let directory):
             let folder = URL(fileURLWithPath: directory).appendingPathComponent(slug, isDirectory: true)
-            do {
-                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            } catch {
-                throw WarehouseError.io("cannot create \(folder.path): \(error.localizedDescription)")
-            }
+            try makeDirectory(atPath: folder.path, what: "the destination folder")
             let path = folder.appendingPathComponent(fileName).path
-            try connection.execute("update warehouse.export_jobs set delivery_attempts = delivery_attempts + 1 where job_id = $1", [String(jobID)])
-            guard let manifest = try exporter.export(request, to: path) else { throw WarehouseError.io("no manifest for \(path)") }
+            try connection.execute("update warehouse.export_jobs set delivery_attempts = delivery_attempts + 1 where job_id = $1", binds: [jobID])
+            guard let manifest = try exporter.export(type, parameters, to: path) else { throw WarehouseError.io("no manifest for \(path)") }
             return (path, manifest)
         case .sftp(let location):
-            let staging = FileManager.default.temporaryDirectory.appendingPathComponent("inbox-warehouse-job-\(jobID)-\(UUID().uuidString)", isDirectory: true)
-            try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(at: staging) }
+            // Staged in a directory only this user may enter, removed whatever happens.
+            let staging = try PrivateTemporaryDirectory(prefix: "inbox-warehouse-job-\(jobID)")
+            defer { staging.remove() }
             let path = staging.appendingPathComponent(fileName).path
-            guard let manifest = try exporter.export(request, to: path) else { throw WarehouseError.io("no manifest for \(path)") }
+            guard let manifest = try exporter.export(type, parameters, to: path) else { throw WarehouseError.io("no manifest for \(path)") }
             let uploader = SFTPUploader(settings: options.sftp)
             var delay = options.deliveryInitialDelaySeconds
             let tries = max(1, options.deliveryAttempts)
             for attempt in 1...tries {
-                try connection.execute("update warehouse.export_jobs set delivery_attempts = delivery_attempts + 1 where job_id = $1", [String(jobID)])
+                try connection.execute("update warehouse.export_jobs set delivery_attempts = delivery_attempts + 1 where job_id = $1", binds: [jobID])
                 do {
-                    try uploader.upload([(path, fileName), (path + ".manifest.json", fileName + ".manifest.json")],
+                    try uploader.upload([(path, fileName), (path + OutputTarget.manifestSuffix, fileName + OutputTarget.manifestSuffix)],
                                         to: location, subdirectory: slug)
                     var base = location.description
                     while base.hasSuffix("/") { base.removeLast() }
@@ -242,48 +221,91 @@ public final class JobRunner {
         }
     }
 
-    // MARK: On-demand jobs
+    // MARK: On-demand exports
 
-    /// Runs an on-demand export as a job: recorded, written to `path` (`-` for standard output)
-    /// and announced like a scheduled one. Rethrows the export's error after recording it.
+    /// Runs an on-demand export (one file, or several into a directory from one snapshot). Each
+    /// file is recorded as a job and announced like a scheduled one when the session's role may
+    /// write `warehouse.export_jobs`; when it may not (the read-only reader), the export still
+    /// runs and the runner says so through `log`. Rethrows the export's error after recording it.
     @discardableResult
-    public func runOnDemand(_ request: ExportRequest, to path: String) throws -> ExportJob {
-        try runOnDemandWithManifest(request, to: path).job
-    }
-
-    /// Like `runOnDemand`, also returning the written file's manifest (nil for standard output).
-    public func runOnDemandWithManifest(_ request: ExportRequest, to path: String) throws -> (job: ExportJob, manifest: ExportManifest?) {
-        let parameters = try encodedParameters(JobParameters(request))
-        let inserted = try connection.execute("""
-            insert into warehouse.export_jobs (export_type, parameters, state, attempts, started_at, runner)
-            values ($1, $2::jsonb, 'running', 1, clock_timestamp(), $3)
-            returning job_id
-            """, [request.type.slug, parameters, options.runnerName])
-        guard let jobID = inserted.scalar.flatMap(Int64.init) else { throw WarehouseError.schema("could not record the export job") }
-        var manifest: ExportManifest?
+    public func run(_ request: ExportRequest) throws -> OnDemandRun {
+        let mayRecord = try connection.execute("""
+            select has_table_privilege('warehouse.export_jobs', 'insert')
+               and has_table_privilege('warehouse.export_jobs', 'update')
+            """).scalar == "t"
+        guard mayRecord else {
+            let role = try connection.execute("select current_user").scalar ?? "this role"
+            log("not recorded as a job: \(role) may not write warehouse.export_jobs")
+            return OnDemandRun(manifests: try export(request) { _ in }, jobIDs: [])
+        }
+        let parameters = try JobParameters(request.parameters).encodedJSON()
+        var jobIDs: [Int64] = []
+        for type in request.types {
+            let inserted = try connection.execute("""
+                insert into warehouse.export_jobs (export_type, parameters, state, attempts, started_at, runner)
+                values ($1, $2::jsonb, 'running', 1, clock_timestamp(), $3)
+                returning job_id
+                """, binds: [type.slug, parameters, options.runnerName])
+            guard let jobID = inserted.scalar.flatMap(Int64.init) else { throw WarehouseError.schema("could not record the export job") }
+            jobIDs.append(jobID)
+        }
+        var written: [String: ExportManifest] = [:]
         var failure: Error?
         do {
-            manifest = try Exporter(connection: connection, schemaVersion: schemaVersion).export(request, to: path)
+            _ = try export(request) { written[$0.type] = $0 }
         } catch {
             failure = error
         }
-        let filePath = path == "-" ? nil : URL(fileURLWithPath: path).standardizedFileURL.path
-        let payload = try store.finish(jobID, succeeded: failure == nil, filePath: failure == nil ? filePath : nil,
-                                       manifest: manifest, error: failure.map(describe))
-        announce(jobID, payload: payload)
+        // The files in place succeeded; the first one missing is the one that failed; those
+        // after it were never started (one snapshot: --all stops at the first failure).
+        let failedType = failure == nil ? nil : request.types.first { written[$0.slug] == nil }
+        for (type, jobID) in zip(request.types, jobIDs) {
+            let manifest = written[type.slug]
+            let succeeded = failure == nil || manifest != nil
+            var error: String?
+            if !succeeded, let failure, let failedType {
+                error = type == failedType ? describe(failure) : "not written: the export of \(failedType.slug) failed before it"
+            }
+            let payload = try store.finish(jobID, succeeded: succeeded, filePath: manifest.map { _ in request.path(of: type) },
+                                           manifest: manifest, error: error)
+            announce(jobID, run: 1, state: succeeded ? .succeeded : .failed, payload: payload)
+        }
         if let failure { throw failure }
-        guard let job = try store.job(jobID) else { throw WarehouseError.schema("job \(jobID) vanished") }
-        return (job, manifest)
+        return OnDemandRun(manifests: request.types.compactMap { written[$0.slug] }, jobIDs: jobIDs)
+    }
+
+    /// Writes the request's files; `onFile` hears each manifest as its file is in place.
+    private func export(_ request: ExportRequest, onFile: (ExportManifest) -> Void) throws -> [ExportManifest] {
+        let exporter = Exporter(connection: connection, schemaVersion: schemaVersion, limits: request.limits)
+        switch request.output {
+        case .file(let path):
+            guard let type = request.types.first, request.types.count == 1 else {
+                throw WarehouseError.invalidParameter("one export type writes one file; several need a directory")
+            }
+            let manifest = try exporter.export(type, request.parameters, to: path)
+            manifest.map(onFile)
+            return manifest.map { [$0] } ?? []
+        case .directory(let directory):
+            return try exporter.exportAll(request.parameters, types: request.types, directory: directory, onFile: onFile)
+        }
     }
 
     // MARK: Notification
 
+    /// The webhook delivery id of one finished run of a job: `job-<id>-run-<n>-<state>`. Each
+    /// distinct event (a job's run ending in a state) has its own id; the retries of one event's
+    /// POST keep it, with `X-Inbox-Warehouse-Attempt` counting up.
+    static func deliveryID(jobID: Int64, run: Int, state: JobState) -> String {
+        "job-\(jobID)-run-\(run)-\(state.rawValue)"
+    }
+
     /// Posts the payload to the webhook, if any, and records how that went on the job. A webhook
     /// failure never changes the job's state.
-    private func announce(_ jobID: Int64, payload: String) {
+    private func announce(_ jobID: Int64, run: Int, state: JobState, payload: String) {
         guard let webhook = options.webhook else { return }
         let store = self.store
-        let outcome = WebhookSender(settings: webhook).send(Data(payload.utf8), deliveryID: "job-\(jobID)") { attempt, reason in
+        let deliveryID = Self.deliveryID(jobID: jobID, run: run, state: state)
+        let outcome = WebhookSender(settings: webhook).send(Data(payload.utf8), deliveryID: deliveryID) { attempt, reason in
             try? store.record(jobID, event: "webhook_failed", message: "attempt \(attempt): \(reason)")
         }
         _ = try? connection.execute("""
@@ -292,7 +314,7 @@ public final class JobRunner {
                 webhook_delivered_at = case when $3::boolean then clock_timestamp() else webhook_delivered_at end,
                 webhook_error = case when $3::boolean then null else $4::text end
             where job_id = $1
-            """, [String(jobID), String(outcome.attempts), outcome.delivered ? "true" : "false", outcome.failures.last])
+            """, binds: [jobID, outcome.attempts, outcome.delivered, outcome.failures.last])
         if !outcome.delivered {
             log("job \(jobID): webhook failed after \(outcome.attempts) tries: \(outcome.failures.last ?? "")")
         }
@@ -303,19 +325,13 @@ public final class JobRunner {
     /// Session advisory lock on the job: held while a runner works on it, released when it is
     /// done or when the runner's session ends (so a crashed runner's job can be taken over).
     private func tryLock(_ jobID: Int64) throws -> Bool {
-        try connection.execute("select pg_try_advisory_lock(hashtext('inbox-warehouse:export-job'), ($1::bigint % 2147483647)::int)",
-                               [String(jobID)]).scalar == "t"
+        try connection.execute("select pg_try_advisory_lock(hashtext('inbox-warehouse:export-job'), ($1 % 2147483647)::int)",
+                               binds: [jobID]).scalar == "t"
     }
 
     private func unlock(_ jobID: Int64) throws {
-        try connection.execute("select pg_advisory_unlock(hashtext('inbox-warehouse:export-job'), ($1::bigint % 2147483647)::int)",
-                               [String(jobID)])
-    }
-
-    private func encodedParameters(_ parameters: JobParameters) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(parameters), as: UTF8.self)
+        try connection.execute("select pg_advisory_unlock(hashtext('inbox-warehouse:export-job'), ($1 % 2147483647)::int)",
+                               binds: [jobID])
     }
 
     private func describe(_ error: Error) -> String {

@@ -63,28 +63,22 @@ public struct Retention {
     public init(connection: Connection) { self.connection = connection }
 
     /// Removes (or with `dryRun` only counts) every row older than `months` months before `now`
-    /// (RFC 3339; nil is the server's clock). The window is counted in UTC calendar months.
-    public func apply(months: Int = 18, dryRun: Bool = false, now: String? = nil) throws -> Report {
+    /// (nil is the server's clock). The window is counted in UTC calendar months.
+    public func apply(months: Int = 18, dryRun: Bool = false, now: Instant? = nil) throws -> Report {
         guard months >= 1 else { throw WarehouseError.invalidParameter("the retention window must be at least one month") }
-        var nowLiteral: String?
-        if let now {
-            guard let instant = UTCInstant.parse(now) else {
-                throw WarehouseError.invalidParameter("--now \"\(RecordValidator.truncated(now))\" is not an RFC 3339 timestamp with an offset")
-            }
-            nowLiteral = instant.postgresLiteral
-        }
         let cutoff = try connection.execute("""
-            select to_char((coalesce($1::timestamptz, now()) at time zone 'UTC') - make_interval(months => $2::int), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-            """, [nowLiteral, String(months)]).scalar ?? ""
+            select to_char((coalesce($1, now()) at time zone 'UTC') - make_interval(months => $2::int), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+            """, binds: [now, months]).scalar ?? ""
+        guard let cutoffInstant = Instant(cutoff) else { throw WarehouseError.schema("the server gave the cutoff \(cutoff)") }
         let tables: [TableReport] = try connection.transaction(dryRun ? "isolation level repeatable read, read only" : "") {
             // Counts in dry-run mode are exact: the predicates never depend on what an earlier
             // rule deleted (a conversation's test looks only at rows inside the window).
             try Self.rules.map { rule in
                 let rows: Int
                 if dryRun {
-                    rows = Int(try connection.execute("select count(*) from \(rule.table) t where \(rule.predicate)", [cutoff]).scalar ?? "0") ?? 0
+                    rows = Int(try connection.execute("select count(*) from \(rule.table) t where \(rule.predicate)", binds: [cutoffInstant]).scalar ?? "0") ?? 0
                 } else {
-                    rows = try connection.execute("delete from \(rule.table) t where \(rule.predicate)", [cutoff]).affectedRows
+                    rows = try connection.execute("delete from \(rule.table) t where \(rule.predicate)", binds: [cutoffInstant]).affectedRows
                 }
                 return TableReport(table: rule.table, recordTime: rule.recordTime, rows: rows)
             }

@@ -81,11 +81,9 @@ public struct SFTPUploader: Sendable {
         }
         batch += "bye\n"
 
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("inbox-warehouse-sftp-\(getpid())-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let batchPath = scratch.appendingPathComponent("batch").path
-        try batch.write(toFile: batchPath, atomically: true, encoding: .utf8)
+        let scratch = try PrivateTemporaryDirectory(prefix: "inbox-warehouse-sftp")
+        defer { scratch.remove() }
+        let batchPath = try scratch.writeFile(named: "batch", batch)
 
         var arguments = ["-b", batchPath, "-o", "LogLevel=ERROR",
                          "-o", "BatchMode=yes",
@@ -100,7 +98,7 @@ public struct SFTPUploader: Sendable {
         let host = location.host.contains(":") ? "[\(location.host)]" : location.host
         arguments += ["--", "\(location.user)@\(host)"]
 
-        let result = try ProcessRunner.run(settings.executable, arguments)
+        let result = try ChildProcess.run(settings.executable, arguments)
         if result.status != 0 {
             throw Self.classify(status: result.status, standardError: result.standardError, destination: location.description)
         }

@@ -33,7 +33,7 @@ public enum Destination: Sendable, Equatable, CustomStringConvertible {
             return
         }
         if text.contains("://") {
-            throw WarehouseError.invalidParameter("destination \"\(RecordValidator.truncated(text))\" is neither a directory nor an sftp://user@host[:port]/path URL")
+            throw WarehouseError.invalidParameter("destination \"\(messageText(text))\" is neither a directory nor an sftp://user@host[:port]/path URL")
         }
         guard !text.isEmpty else { throw WarehouseError.invalidParameter("the destination is empty") }
         let url = text.hasPrefix("/") ? URL(fileURLWithPath: text) : URL(fileURLWithPath: currentDirectory).appendingPathComponent(text)
@@ -66,7 +66,7 @@ public struct SFTPLocation: Sendable, Equatable, CustomStringConvertible {
 
     public init(parsing text: String) throws {
         func invalid(_ why: String) -> WarehouseError {
-            .invalidParameter("destination \"\(RecordValidator.truncated(text))\": \(why) (expected sftp://user@host[:port]/path)")
+            .invalidParameter("destination \"\(messageText(text))\": \(why) (expected sftp://user@host[:port]/path)")
         }
         guard let components = URLComponents(string: text), components.scheme?.lowercased() == "sftp" else {
             throw invalid("not a valid URL")
@@ -116,6 +116,13 @@ public struct Schedule: Sendable, Codable, Equatable {
              channelIDs = "channel_ids", destination, startsAt = "starts_at", isEnabled = "enabled",
              createdAt = "created_at"
     }
+
+    /// The parameters of this schedule's export of `period`, as of `asOf`: the period's instants,
+    /// the schedule's zone and channels, and never any message content (spec, "Content policy").
+    public func parameters(for period: SchedulePeriod, asOf: Instant) -> ExportParameters {
+        ExportParameters(from: RangeBound(period.start), to: RangeBound(period.end), timeZone: timeZone, channelIDs: channelIDs,
+                         asOf: asOf, contentPolicy: .none, isScheduled: true)
+    }
 }
 
 /// What `schedule add` asks for.
@@ -123,15 +130,15 @@ public struct ScheduleDefinition: Sendable {
     public var name: String
     public var type: ExportType
     public var frequency: Frequency
-    public var timeZone = "UTC"
-    public var channelIDs: [String] = []
+    /// The schedule's zone and channels (the rest is set per run: range, as-of, no content).
+    public var parameters = ExportParameters()
     public var destination: Destination
     /// The first period to export: the period containing this date or instant (read in the
     /// zone). Nil: the previous complete period at the time the schedule is added, so the first
     /// run exports it.
     public var start: RangeBound?
-    /// Now, for tests (RFC 3339); nil is the server's clock.
-    public var now: String?
+    /// Now, for tests; nil is the server's clock.
+    public var now: Instant?
     /// A start older than this many months before now is refused (its periods are not exportable).
     public var retentionMonths = 18
 
@@ -156,23 +163,10 @@ public struct ScheduleStore {
         guard !name.isEmpty, name.utf8.count <= 200, !name.contains(where: { $0.isNewline }) else {
             throw WarehouseError.invalidParameter("a schedule name is 1 to 200 characters on one line")
         }
-        let zone = try canonicalTimeZone(definition.timeZone, connection)
-        var channels: [String] = []
-        for id in definition.channelIDs where !channels.contains(id) { channels.append(id) }
-        if !channels.isEmpty {
-            let unknown = try connection.execute("""
-                select id from unnest($1::text[]) with ordinality as given(id, position)
-                where not exists (select 1 from inbox.channels c where c.channel_id = given.id)
-                order by position
-                """, [postgresTextArray(channels)])
-            if unknown.rowCount > 0 {
-                let names = (0..<unknown.rowCount).compactMap { unknown.value($0, 0) }.map { "\"\(RecordValidator.truncated($0))\"" }
-                throw WarehouseError.invalidParameter("unknown channel id \(names.joined(separator: ", "))")
-            }
-        }
-        if let now = definition.now, UTCInstant.parse(now) == nil {
-            throw WarehouseError.invalidParameter("--now \"\(RecordValidator.truncated(now))\" is not an RFC 3339 timestamp with an offset")
-        }
+        // Zone and channels checked and normalised by the export parameters' one resolver.
+        let resolved = try definition.parameters.resolved(on: connection, isRangeRequired: false, limits: .none)
+        let zone = resolved.timeZone
+        let channels = resolved.channelIDs
         // The first period: the one containing --start, else the one before the current period.
         let start = try connection.execute("""
             with input as (
@@ -192,8 +186,8 @@ public struct ScheduleStore {
             select to_char((local_start at time zone zone) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
                    (local_start at time zone zone) < ((now_at at time zone zone) - make_interval(months => retention_months)) at time zone zone
             from first_local
-            """, [definition.frequency.unit, zone, definition.start?.kind ?? "none", definition.start?.value,
-                  definition.now, String(definition.retentionMonths)])
+            """, binds: [definition.frequency.unit, zone, definition.start.map(\.kind) ?? "none", definition.start?.description,
+                         definition.now, definition.retentionMonths])
         guard let startsAt = start.value(0, 0) else { throw WarehouseError.invalidParameter("cannot compute the first period") }
         if start.value(0, 1) == "t" {
             throw WarehouseError.invalidParameter("--start is before the \(definition.retentionMonths)-month retention window; those periods cannot be exported")
@@ -203,15 +197,15 @@ public struct ScheduleStore {
                 insert into warehouse.export_schedules (name, export_type, frequency, time_zone, channel_ids, destination, starts_at)
                 values ($1, $2, $3, $4, $5::text[], $6, $7::timestamptz)
                 returning schedule_id
-                """, [name, definition.type.slug, definition.frequency.rawValue, zone, postgresTextArray(channels),
-                      definition.destination.description, startsAt])
+                """, binds: [name, definition.type.slug, definition.frequency.rawValue, zone, channels,
+                             definition.destination.description, startsAt])
             let id = inserted.scalar ?? ""
             guard let schedule = try list().first(where: { String($0.scheduleID) == id }) else {
                 throw WarehouseError.schema("the schedule just added cannot be read back")
             }
             return schedule
         } catch let error as PostgresError where error.sqlState == .uniqueViolation {
-            throw WarehouseError.invalidParameter("a schedule named \"\(RecordValidator.truncated(name))\" already exists")
+            throw WarehouseError.invalidParameter("a schedule named \"\(messageText(name))\" already exists")
         }
     }
 
@@ -238,18 +232,14 @@ public struct ScheduleStore {
     /// no schedule has that name.
     @discardableResult
     public func remove(name: String) throws -> Bool {
-        try connection.execute("delete from warehouse.export_schedules where name = $1", [name]).affectedRows > 0
+        try connection.execute("delete from warehouse.export_schedules where name = $1", binds: [name]).affectedRows > 0
     }
 }
 
-/// The zone's canonical IANA name (exact match first, then case-insensitive), or a clear error.
-func canonicalTimeZone(_ zone: String, _ connection: Connection) throws -> String {
-    let name = zone.isEmpty || zone.utf8.count > 100 ? nil : try connection.execute("""
-        select name from pg_timezone_names where name = $1 or lower(name) = lower($1)
-        order by (name = $1) desc, name collate "C" limit 1
-        """, [zone]).scalar
-    guard let name else {
-        throw WarehouseError.invalidParameter("unknown time zone \"\(RecordValidator.truncated(zone))\" (use an IANA name such as Europe/Paris)")
+extension RangeBound {
+    /// `date` or `instant`, as the period query reads it.
+    var kind: String {
+        if case .date = self { return "date" }
+        return "instant"
     }
-    return name
 }

@@ -20,7 +20,7 @@ enum SchedulePeriods {
     /// Daily, weekly and monthly periods are calendar periods of the zone's local time converted
     /// to instants, so a day across a DST change lasts 23 or 25 hours. Hourly periods are elapsed
     /// hours aligned on the local hour: a repeated local hour is two periods, a skipped one none.
-    static func due(_ schedule: Schedule, runAt: String, maxAttempts: Int, retentionMonths: Int,
+    static func due(_ schedule: Schedule, runAt: Instant, maxAttempts: Int, retentionMonths: Int,
                     connection: Connection) throws -> [SchedulePeriod] {
         let result = try connection.execute("""
             with input as (
@@ -66,8 +66,8 @@ enum SchedulePeriods {
                   where j.schedule_id = $5::bigint and j.period_start = p.period_start
                     and (j.state = 'succeeded' or (j.state = 'failed' and j.attempts >= $6::int)))
             order by p.period_start
-            """, [schedule.frequency.rawValue, schedule.timeZone, schedule.startsAt, runAt, String(schedule.scheduleID),
-                  String(maxAttempts), String(retentionMonths)])
+            """, binds: [schedule.frequency.rawValue, schedule.timeZone, schedule.startsAt, runAt, schedule.scheduleID,
+                         maxAttempts, retentionMonths])
         return (0..<result.rowCount).map { row in
             SchedulePeriod(
                 start: result.value(row, 0) ?? "", end: result.value(row, 1) ?? "",

@@ -74,51 +74,24 @@ language plpgsql
 volatile
 as $$
 declare
+    resolved  record;
     zone_name text;
-    policy    text := lower(coalesce(content_policy, 'twitter'));
+    policy    text;
     channels  text[];
-    unknown   text[];
 begin
-    if time_zone is null or time_zone = '' then
-        time_zone := 'UTC';
-    end if;
-    -- exact IANA name first, then a case-insensitive match (PostgreSQL itself accepts both)
-    select z.name into zone_name
-    from pg_timezone_names as z
-    where z.name = time_zone or lower(z.name) = lower(time_zone)
-    order by (z.name = time_zone) desc, z.name collate "C"
-    limit 1;
-    if zone_name is null then
-        raise exception 'unknown time zone "%"', time_zone
-            using errcode = 'invalid_parameter_value',
-                  hint = 'Use an IANA time zone name such as Europe/Paris or UTC.';
-    end if;
-
-    if range_start is not null and range_end is not null and range_end < range_start then
-        raise exception 'the range ends (%) before it starts (%)', range_end, range_start
-            using errcode = 'invalid_parameter_value';
-    end if;
-
-    if policy not in ('twitter', 'all', 'none') then
-        raise exception 'unknown content policy "%"', content_policy
-            using errcode = 'invalid_parameter_value',
-                  hint = 'The content policy is one of twitter, all, none.';
-    end if;
-
-    -- null and the empty array both mean "all channels"; duplicates and nulls are dropped
-    select array_agg(distinct c.channel_id order by c.channel_id)
-    into channels
-    from unnest(channel_ids) as c(channel_id)
-    where c.channel_id is not null;
-
-    select array_agg(c.channel_id order by c.channel_id)
-    into unknown
-    from unnest(channels) as c(channel_id)
-    where not exists (select 1 from inbox.channels as k where k.channel_id = c.channel_id);
-    if unknown is not null then
-        raise exception 'unknown channel id(s): %', array_to_string(unknown, ', ')
-            using errcode = 'invalid_parameter_value';
-    end if;
+    -- checked and normalised by the one resolver (00_resolve_parameters.sql); no span or
+    -- retention limit here, so psql users may query any range
+    select * into resolved
+    from export.resolve_parameters(
+        range_from => to_char(range_start at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+        range_to => to_char(range_end at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+        time_zone => time_zone, channel_ids => channel_ids, as_of => as_of, content_policy => content_policy,
+        is_range_required => false, is_open_bound_allowed => true, maximum_span_months => null, retention_months => null);
+    zone_name := resolved.resolved_time_zone;
+    policy := resolved.resolved_content_policy;
+    -- stored sorted (the setting is a set)
+    select array_agg(c.channel_id order by c.channel_id) into channels
+    from unnest(resolved.resolved_channel_ids) as c(channel_id);
 
     perform set_config('TimeZone', zone_name, false);
     perform set_config('inbox_export.time_zone', zone_name, false);
@@ -173,22 +146,12 @@ as $$
 declare
     zone_name text;
 begin
-    if to_date < from_date then
-        raise exception 'the range ends (%) before it starts (%)', to_date, from_date
-            using errcode = 'invalid_parameter_value';
-    end if;
-    -- validate the zone (and canonicalise its name) before using it in "at time zone"
-    select z.name into zone_name
-    from pg_timezone_names as z
-    where z.name = coalesce(nullif(time_zone, ''), 'UTC')
-       or lower(z.name) = lower(coalesce(nullif(time_zone, ''), 'UTC'))
-    order by (z.name = time_zone) desc, z.name collate "C"
-    limit 1;
-    if zone_name is null then
-        raise exception 'unknown time zone "%"', time_zone
-            using errcode = 'invalid_parameter_value',
-                  hint = 'Use an IANA time zone name such as Europe/Paris or UTC.';
-    end if;
+    -- the zone canonicalised (and the dates checked) by the one resolver before "at time zone"
+    select r.resolved_time_zone into zone_name
+    from export.resolve_parameters(
+        range_from => to_char(from_date, 'YYYY-MM-DD'), range_to => to_char(to_date, 'YYYY-MM-DD'),
+        time_zone => time_zone, channel_ids => channel_ids, as_of => as_of, content_policy => content_policy,
+        is_range_required => false, is_open_bound_allowed => true, maximum_span_months => null, retention_months => null) as r;
     perform export.set_parameters(
         range_start    => export.local_day_start(from_date, zone_name),
         range_end      => export.local_day_start(to_date + 1, zone_name),
