@@ -18,9 +18,10 @@ struct ConnectionOptions: ParsableArguments {
         DatabaseTarget.resolve(url: databaseURL, embedded: !noEmbedded)
     }
 
-    /// Connects and brings the schema up to date.
-    func connectMigrated() throws -> (Connection, Migrator.Report) {
-        let connection = try target.connect()
+    /// Connects and brings the schema up to date. With `startingStoppedCluster` false, an
+    /// embedded cluster stopped with `db stop` stays stopped (`EmbeddedCluster.StoppedOnPurpose`).
+    func connectMigrated(startingStoppedCluster: Bool = true) throws -> (Connection, Migrator.Report) {
+        let connection = try target.connect(startingStoppedCluster: startingStoppedCluster)
         let report = try Migrator(resources: try SQLResources.bundled()).migrate(connection)
         return (connection, report)
     }

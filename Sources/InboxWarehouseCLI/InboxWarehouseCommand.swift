@@ -22,8 +22,8 @@ struct InboxWarehouseCommand: ParsableCommand {
             Exit status: 0 success; 1 failure; 2 some input records were rejected (the rest loaded); \
             64 invalid command line.
             """,
-        subcommands: [Demo.self, Load.self, Export.self, Database.self, Generate.self, Jobs.self, ScheduleCommand.self, SchedulerLoop.self,
-                      RetentionCommand.self, SQLCommand.self]
+        subcommands: [Demo.self, Load.self, Import.self, Export.self, Database.self, Generate.self, Jobs.self, ScheduleCommand.self,
+                      SchedulerLoop.self, RetentionCommand.self, SQLCommand.self]
     )
 
     static func main() {

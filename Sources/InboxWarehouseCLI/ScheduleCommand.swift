@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import InboxWarehouse
+import PostgresLibPQ
 
 extension InboxWarehouseCommand {
     struct ScheduleCommand: ParsableCommand {
@@ -148,15 +149,24 @@ extension InboxWarehouseCommand.ScheduleCommand {
         var quiet = false
 
         func run() throws {
-            let report = try reportingErrors {
+            let outcome: RunDueReport? = try reportingErrors {
                 let options = try runner.runnerOptions()
-                let (database, migration) = try connection.connectMigrated()
                 let quiet = self.quiet
+                let database: Connection, migration: Migrator.Report
+                do {
+                    // A cron line must not undo `db stop`: an embedded cluster stopped on purpose
+                    // stays stopped, and this run does nothing (exit 0).
+                    (database, migration) = try connection.connectMigrated(startingStoppedCluster: false)
+                } catch let stopped as EmbeddedCluster.StoppedOnPurpose {
+                    if !quiet { printStatus("inbox-warehouse schedule run-due: nothing run: \(stopped)") }
+                    return nil
+                }
                 let jobRunner = JobRunner(connection: database, schemaVersion: migration.schemaVersion, options: options) { message in
                     if !quiet || message.contains("failed") { printStatus(message) }
                 }
                 return try jobRunner.runDue(now: now)
             }
+            guard let report = outcome else { return }
             if json {
                 struct Line: Encodable {
                     let job_id: Int64, schedule: String?, type: String, period_start: String?, period_end: String?

@@ -320,6 +320,12 @@ extension ReliabilityTests {
             late.kill(signal: SIGTERM)
             #expect(late.wait(timeout: 20) == 0, "\(late.standardError)")
 
+            // `schedule run-due` from cron does not undo the stop either: nothing run, exit 0.
+            let due = try ClusterProbe.run(["schedule", "run-due"], environment: environment)
+            #expect(due.status == 0, "\(due.standardError)")
+            #expect(due.standardError.contains("nothing run"), "\(due.standardError)")
+            #expect(!FileManager.default.fileExists(atPath: pidFile), "run-due restarted the cluster: \(due.standardError)")
+
             // Any command that needs the database starts it again, and the stop is over.
             let url = try ClusterProbe.run(["db", "url"], environment: environment)
             #expect(url.status == 0)

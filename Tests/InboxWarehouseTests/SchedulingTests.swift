@@ -136,6 +136,23 @@ struct SchedulingTests {
         #expect(months.map(\.end) == ["2026-09-30T22:00:00Z", "2026-10-31T23:00:00Z"])
     }
 
+    @Test("a daily period starts at the first instant of its local date where midnight is repeated (Azores 2026-10-25: 25 hours)")
+    func repeatedMidnightPeriods() throws {
+        // Atlantic/Azores goes from +00:00 to -01:00 at 01:00Z on 2026-10-25, so local midnight
+        // happens at 00:00Z and again at 01:00Z. The day 10-25 starts at the first (00:00Z) and
+        // ends at 10-26 00:00 -01:00 = 01:00Z: 25 hours; 10-24 ends where 10-25 starts. Reading
+        // midnight as PostgreSQL's `at time zone` does (the later occurrence) would move the
+        // 10-24/10-25 boundary to 01:00Z, as export ranges did before export.local_day_start.
+        let (connection, _) = try TestSupport.freshDatabase()
+        let destination = try TestSupport.temporaryDirectory().path
+        let daily = try Self.addSchedule(connection, name: "azores", zone: "Atlantic/Azores", destination: destination,
+                                         start: "2026-10-24", now: "2026-10-27T12:00:00Z")
+        let days = try SchedulePeriods.due(daily, runAt: "2026-10-27T12:00:00Z", maxAttempts: 3, retentionMonths: 18, connection: connection)
+        #expect(days.map(\.start) == ["2026-10-24T00:00:00Z", "2026-10-25T00:00:00Z", "2026-10-26T01:00:00Z"])
+        #expect(days.map(\.end) == ["2026-10-25T00:00:00Z", "2026-10-26T01:00:00Z", "2026-10-27T01:00:00Z"])
+        #expect(days.map(\.startLabel) == ["20261024T000000+0000", "20261025T000000+0000", "20261026T000000-0100"])
+    }
+
     @Test("a schedule added without --start first exports the previous complete period; bad input is refused")
     func scheduleDefaultsAndValidation() throws {
         let (connection, _) = try Self.loadedDatabase()

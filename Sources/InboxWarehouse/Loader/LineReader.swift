@@ -206,6 +206,10 @@ func hexadecimal<Digest: Sequence>(_ digest: Digest) -> String where Digest.Elem
 public enum LoadSource: Sendable, Equatable {
     case file(String)
     case standardInput
+    /// An open descriptor (a pipe or socket a producer writes NDJSON into, e.g. an importer),
+    /// read to its end and closed by the loader. `name` is the source name the load ledger and
+    /// the rejects record. Not for strict loads, which read their input twice.
+    case stream(name: String, descriptor: Int32)
 
     /// `-` is standard input; anything else is a path.
     public init(argument: String) {
@@ -216,6 +220,7 @@ public enum LoadSource: Sendable, Equatable {
         switch self {
         case .file(let path): return path
         case .standardInput: return "-"
+        case .stream(let name, _): return name
         }
     }
 
@@ -238,6 +243,10 @@ final class OpenedSource {
         case .standardInput:
             descriptor = 0
             isOpen = false
+            size = nil
+        case .stream(_, let opened):
+            descriptor = opened
+            isOpen = true
             size = nil
         case .file(let path):
             var info = stat()

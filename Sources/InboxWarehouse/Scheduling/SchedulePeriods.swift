@@ -18,7 +18,9 @@ enum SchedulePeriods {
     /// succeeded and not given up (failed `maxAttempts` times). Oldest first.
     ///
     /// Daily, weekly and monthly periods are calendar periods of the zone's local time converted
-    /// to instants, so a day across a DST change lasts 23 or 25 hours. Hourly periods are elapsed
+    /// to instants, so a day across a DST change lasts 23 or 25 hours; each starts at the first
+    /// instant of its local date (`export.local_day_start`, as export ranges do), also where
+    /// midnight is repeated or skipped. Hourly periods are elapsed
     /// hours aligned on the local hour: a repeated local hour is two periods, a skipped one none.
     static func due(_ schedule: Schedule, runAt: Instant, maxAttempts: Int, retentionMonths: Int,
                     connection: Connection) throws -> [SchedulePeriod] {
@@ -30,7 +32,8 @@ enum SchedulePeriods {
                                      when 'weekly' then interval '7 days' else interval '1 month' end as step,
                        (($4::timestamptz at time zone $2::text) - make_interval(months => $7::int)) at time zone $2::text as cutoff
             ), calendar as (
-                select local_start at time zone zone as period_start, (local_start + step) at time zone zone as period_end
+                select export.local_day_start(local_start::date, zone) as period_start,
+                       export.local_day_start((local_start + step)::date, zone) as period_end
                 from input,
                      generate_series(
                          greatest(date_trunc(unit, first_start at time zone zone), date_trunc(unit, cutoff at time zone zone)),
