@@ -56,6 +56,14 @@ struct DifferentialTests {
         let (connection, _) = try TestSupport.freshDatabase()
         let summary = try Loader(connection: connection, options: LoadOptions(batchLines: 997)).load([.file(log.path)])
         #expect(summary.rejected == 0)
+        // The generated channels have business hours (a split shift, a 24/7 channel, a holiday, a
+        // change halfway): the data must exercise them, not only calendar time.
+        let inBusinessTime = try connection.execute("""
+            select count(*) filter (where first_response_seconds < first_response_calendar_seconds),
+                   count(*) filter (where first_response_seconds = 0 and first_response_calendar_seconds > 0)
+            from facts.conversations
+            """).rows.first ?? []
+        #expect((Int(inBusinessTime.first.flatMap { $0 } ?? "0") ?? 0) > 5, "\(inBusinessTime)")
         let channels = try connection.execute("select channel_id from inbox.channels order by channel_id").rows
             .prefix(scenario.channelCount).compactMap { $0[0] }
 

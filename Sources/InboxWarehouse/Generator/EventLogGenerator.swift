@@ -41,6 +41,7 @@ final class GeneratorRun {
     enum Kind: Int, CaseIterable {
         case channel, agent, team, contact, contactAttribute, topic, tag, conversation
         case message, statusChange, queueEntry, lock, topicApplied, tagApplied, csat, presence
+        case businessHours
 
         var name: String {
             switch self {
@@ -60,6 +61,7 @@ final class GeneratorRun {
             case .tagApplied: "tag_applied"
             case .csat: "csat"
             case .presence: "presence"
+            case .businessHours: "business_hours"
             }
         }
     }
@@ -316,6 +318,8 @@ final class GeneratorRun {
             }
         }
 
+        try writeBusinessHours()
+
         for index in 0..<teamCount {
             let team = Catalog.teams[index]
             let id = "tm-\(index + 1)"
@@ -425,6 +429,37 @@ final class GeneratorRun {
 
     /// The contact pool: one block of contacts per medium, sized by the media's traffic; a
     /// contact is a pure function of (seed, index), so nothing is kept per contact.
+    /// The channels' business hours (GeneratorCatalog.schedules): in force from before the span,
+    /// one of them changing halfway through it, one re-delivered with an older version.
+    private func writeBusinessHours() throws {
+        let holiday = GeneratorCatalog.holiday(startDay: startMs / Self.day, days: options.days)
+        let changeAt = startMs + Int64(options.days / 2) * Self.day
+        for schedule in GeneratorCatalog.schedules {
+            func write(_ builder: inout NDJSONLineBuilder, weekly: String, validFrom: Int64, updatedAt: Int64) {
+                builder.begin("business_hours")
+                builder.string("channel_id", schedule.channelID)
+                builder.string("time_zone", schedule.timeZone)
+                builder.time("valid_from", validFrom)
+                builder.json("weekly", weekly)
+                if schedule.closesOnHoliday, let holiday { builder.json("closed_dates", "[\"\(holiday)\"]") }
+                builder.time("updated_at", updatedAt)
+                builder.end()
+            }
+            let validFrom = startMs - 200 * Self.day
+            write(&line, weekly: schedule.weekly, validFrom: validFrom, updatedAt: startMs - 10 * Self.day)
+            if let former = schedule.formerWeekly {
+                write(&superseded, weekly: former, validFrom: validFrom, updatedAt: startMs - 40 * Self.day)
+                try commitWithSuperseded(.businessHours)
+            } else {
+                try commit(.businessHours)
+            }
+            if let later = schedule.laterWeekly, options.days >= 2 {
+                write(&line, weekly: later, validFrom: changeAt, updatedAt: startMs - 5 * Self.day)
+                try commit(.businessHours)
+            }
+        }
+    }
+
     private func writeContacts() throws {
         let target = max(20, Int(Double(options.conversations) * 0.7))
         var mediumWeight = [Double](repeating: 0, count: Catalog.media.count)

@@ -221,3 +221,60 @@ enum GeneratorCatalog {
         }
     }
 }
+
+// MARK: - Business hours (issue 13, business-hours.md)
+
+extension GeneratorCatalog {
+    /// A channel's business hours as the generator writes them (`weekly` as JSON text).
+    struct Schedule {
+        let channelID: String
+        let timeZone: String
+        let weekly: String
+        /// An older version of the same record (older `updated_at`), for re-delivery.
+        let formerWeekly: String?
+        /// The schedule that takes over halfway through the span, if any.
+        let laterWeekly: String?
+        /// Whether the span's public holiday (`holiday`) is a closed date.
+        let closesOnHoliday: Bool
+    }
+
+    /// `weekly` JSON: the same shifts on each of `days`.
+    static func shifts(_ days: [String], _ spans: [(String, String)]) -> String {
+        "[" + days.flatMap { day in spans.map { "{\"day\":\"\(day)\",\"start\":\"\($0.0)\",\"end\":\"\($0.1)\"}" } }
+            .joined(separator: ",") + "]"
+    }
+
+    static let weekdays = ["MON", "TUE", "WED", "THU", "FRI"]
+
+    /// Four channels have business hours; the others (Instagram, X, Facebook, the second web
+    /// chat) have none and keep calendar time.
+    static let schedules: [Schedule] = [
+        // Paris office hours, Saturday mornings, closed on the public holiday.
+        Schedule(channelID: "ch-wa-1", timeZone: "Europe/Paris",
+                 weekly: shifts(weekdays, [("09:00", "18:00")]).dropLast() + "," + shifts(["SAT"], [("10:00", "13:00")]).dropFirst(),
+                 formerWeekly: shifts(weekdays, [("09:00", "17:00")]), laterWeekly: nil, closesOnHoliday: true),
+        // London: a split shift around lunch.
+        Schedule(channelID: "ch-wa-2", timeZone: "Europe/London",
+                 weekly: shifts(weekdays, [("08:30", "12:30"), ("13:30", "17:30")]),
+                 formerWeekly: nil, laterWeekly: nil, closesOnHoliday: false),
+        // The website chat never closes.
+        Schedule(channelID: "ch-web-1", timeZone: "Europe/Paris",
+                 weekly: shifts(weekdays + ["SAT", "SUN"], [("00:00", "24:00")]),
+                 formerWeekly: nil, laterWeekly: nil, closesOnHoliday: false),
+        // The US SMS line: New York office hours, extended (and open on Saturdays) from halfway
+        // through the span; closed on the public holiday.
+        Schedule(channelID: "ch-sms-1", timeZone: "America/New_York",
+                 weekly: shifts(weekdays, [("09:00", "17:00")]), formerWeekly: nil,
+                 laterWeekly: shifts(weekdays, [("08:00", "20:00")]).dropLast() + "," + shifts(["SAT"], [("09:00", "13:00")]).dropFirst(),
+                 closesOnHoliday: true),
+    ]
+
+    /// The span's public holiday: the first weekday on or after a third of the span (nil when
+    /// the span has none).
+    static func holiday(startDay: Int64, days: Int) -> String? {
+        var day = days / 3
+        while day < days, AgentSchedule.weekday(ofEpochDay: startDay + Int64(day)) >= 5 { day += 1 }
+        guard day < days else { return nil }
+        return NDJSONLineBuilder.date((startDay + Int64(day)) * 86_400_000)
+    }
+}

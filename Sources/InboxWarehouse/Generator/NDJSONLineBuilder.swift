@@ -58,6 +58,19 @@ struct NDJSONLineBuilder {
         Self.appendDecimal(value, to: &bytes)
     }
 
+    /// A member whose value is JSON text written as is (an array of shifts or dates).
+    mutating func json(_ key: StaticString, _ value: String) {
+        appendKey(key)
+        bytes.append(contentsOf: Array(value.utf8))
+    }
+
+    /// The date `YYYY-MM-DD` (UTC) of an instant.
+    static func date(_ milliseconds: Int64) -> String {
+        var scratch = NDJSONLineBuilder()
+        scratch.appendTimestamp(milliseconds)
+        return String(decoding: scratch.bytes.prefix(10), as: UTF8.self)
+    }
+
     mutating func boolean(_ key: StaticString, _ value: Bool) {
         appendKey(key)
         appendStatic(value ? "true" : "false")
