@@ -80,11 +80,25 @@ extension InboxWarehouseCommand {
                 for manifest in manifests {
                     printStatus("  \(manifest.type.padding(toLength: 24, withPad: " ", startingAt: 0)) \(String(manifest.rows).leftPadded(8)) rows  \(outputDirectory)/\(manifest.file)")
                 }
+                // 4. What business hours do to First Response Time (business-hours.md).
+                let firstResponses = try BusinessHoursSummary.read(connection, from: "2026-03-01", to: "2026-03-31", timeZone: tz,
+                                                            asOf: "2026-04-02T00:00:00Z")
+                printStatus("First Response Time of the conversations resolved in March, mean per channel (business hours / calendar):")
+                for channel in firstResponses.channels {
+                    let hours = channel.timeZone.map { "business hours in \($0)" } ?? "no business hours"
+                    let business = channel.averageBusinessSeconds.map { minutes($0) } ?? "-"
+                    let calendar = channel.averageCalendarSeconds.map { minutes($0) } ?? "-"
+                    printStatus("  \(channel.channelID.padding(toLength: 10, withPad: " ", startingAt: 0)) \(business.leftPadded(9)) / \(calendar.leftPadded(9))  (\(channel.conversations) conversations, \(hours))")
+                }
                 printStatus("done in \(seconds(since: started)); the CSVs are in \(outputDirectory)/")
                 if databaseURL == nil {
                     printStatus("explore the data: psql \"\(EmbeddedCluster(home: EmbeddedCluster.defaultHome()).url(database: "inbox_warehouse_demo"))\"")
                 }
             }
+        }
+
+        private func minutes(_ seconds: Int) -> String {
+            String(format: "%.1f min", Double(seconds) / 60)
         }
 
         private func seconds(since date: Date) -> String {
