@@ -187,11 +187,15 @@ comment on function facts.extend_business_calendars(text[]) is
 'Extends facts.business_calendar so that the schedules of the given conversations'' channels cover their latest human reply (by at least 32 days at a time).';
 
 -- Drops the calendars of the given schedules (their record changed); they are built again as
--- their conversations are refreshed.
+-- their conversations are refreshed. Takes the facts' advisory lock first (facts.refresh), held
+-- to the end of the transaction: concurrent loaders change the calendars one at a time, and the
+-- conversations the loader then reads as touched include those another loader had refreshed. The
+-- loader calls it after the batch's upserts (FactMaintenance.refreshTouched).
 create function facts.forget_business_calendars(channel_ids text[], valid_froms timestamptz[])
 returns void
 language sql
 as $$
+    select pg_advisory_xact_lock(hashtext('inbox-warehouse:facts'));
     delete from facts.business_calendar as c
     using unnest(channel_ids, valid_froms) as s(channel_id, valid_from)
     where c.channel_id = s.channel_id

@@ -15,11 +15,18 @@ import PostgresLibPQ
 ///
 /// A business_hours record (a schedule of a channel from valid_from on) touches the conversations
 /// of its channel whose response reference lies between its valid_from and the channel's next
-/// stored valid_from (those it governs, before and after the upsert), and drops the schedule's
-/// calendar (facts.business_calendar), which the refresh builds again from the stored record.
+/// stored valid_from (those it governs), and drops the schedule's calendar
+/// (facts.business_calendar), which the refresh builds again from the stored record. Both happen
+/// after the upserts, in `refreshTouched`, once the facts' advisory lock is held
+/// (facts.forget_business_calendars takes it, as facts.refresh does): the conversations read are
+/// then those every other loader has committed, no other loader extends these calendars
+/// meanwhile, and, the batch's rows being written, waiting for the lock cannot deadlock with
+/// another loader's upserts.
 final class FactMaintenance {
     private let connection: Connection
     private var isPrepared = false
+    /// Whether the batch in progress staged business_hours records.
+    private var schedulesStaged = false
 
     init(connection: Connection) {
         self.connection = connection
@@ -36,6 +43,7 @@ final class FactMaintenance {
     /// Records the keys the staged rows of `kind` touch; run after the COPY into the staging
     /// table and before the upsert (the stored rows still hold their previous ids).
     func captureTouched(_ kind: RecordKind) throws {
+        if kind.table == "business_hours" { schedulesStaged = true }
         for statement in Self.captureStatements[kind.table] ?? [] {
             try connection.execute(statement)
         }
@@ -43,6 +51,10 @@ final class FactMaintenance {
 
     /// Recomputes the facts of the keys captured in this transaction.
     func refreshTouched() throws {
+        if schedulesStaged {
+            schedulesStaged = false
+            for statement in Self.scheduleStatements { try connection.execute(statement) }
+        }
         try connection.execute("""
             select facts.refresh(
                 array(select distinct conversation_id from touched_conversations where conversation_id is not null),
@@ -88,6 +100,25 @@ final class FactMaintenance {
         """
     }
 
+    /// After the upserts of a batch with business_hours records (see the type's comment).
+    static let scheduleStatements = [
+        """
+        select facts.forget_business_calendars(array_agg(s.channel_id), array_agg(s.valid_from))
+        from (select distinct channel_id, valid_from from stage_business_hours) as s
+        """,
+        """
+        insert into touched_conversations (conversation_id)
+        select fc.conversation_id
+        from (select distinct channel_id, valid_from from stage_business_hours) as s
+        inner join facts.conversations as fc
+            on fc.channel_id = s.channel_id
+           and fc.response_reference_at >= s.valid_from
+        where fc.response_reference_at < coalesce(
+            (select min(b.valid_from) from inbox.business_hours as b
+             where b.channel_id = s.channel_id and b.valid_from > s.valid_from), 'infinity')
+        """,
+    ]
+
     static let captureStatements: [String: [String]] = [
         "conversations": ["insert into touched_conversations (conversation_id) select conversation_id from stage_conversations"],
         "messages": [
@@ -132,23 +163,6 @@ final class FactMaintenance {
             inner join inbox.messages as m
                 on m.agent_id = c.agent_id
                and m.agent_id is not null
-            """,
-        ],
-        "business_hours": [
-            """
-            insert into touched_conversations (conversation_id)
-            select fc.conversation_id
-            from (select distinct channel_id, valid_from from stage_business_hours) as s
-            inner join facts.conversations as fc
-                on fc.channel_id = s.channel_id
-               and fc.response_reference_at >= s.valid_from
-            where fc.response_reference_at < coalesce(
-                (select min(b.valid_from) from inbox.business_hours as b
-                 where b.channel_id = s.channel_id and b.valid_from > s.valid_from), 'infinity')
-            """,
-            """
-            select facts.forget_business_calendars(array_agg(s.channel_id), array_agg(s.valid_from))
-            from (select distinct channel_id, valid_from from stage_business_hours) as s
             """,
         ],
         "topics": [
