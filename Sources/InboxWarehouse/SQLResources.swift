@@ -2,8 +2,8 @@ import Crypto
 import Foundation
 import InboxWarehouseSQL
 
-/// The SQL that ships with the tool: numbered migrations, the export views and their header
-/// files (`sql/` in the repository).
+/// The SQL that ships with the tool: numbered migrations, the facts layer, the export views and
+/// their header files (`sql/` in the repository).
 ///
 /// The binary carries all of it (`embedded`, compiled in by EmbedSQLPlugin), so a copy of the
 /// executable alone is a complete install; `INBOX_WAREHOUSE_SQL_DIR` points at a folder to use
@@ -93,6 +93,11 @@ public struct SQLResources: Sendable {
             }
             return Migration(version: version, name: String(file.name.dropLast(4)), sql: file.contents)
         }
+    }
+
+    /// The facts layer (schema `facts`): `facts/*.sql`, in lexical order.
+    public func factScripts() -> [(name: String, sql: String)] {
+        files(in: "facts", endingIn: ".sql").map { ($0.name, $0.contents) }
     }
 
     /// The export objects, in the order they are created: `exports/shared/*.sql`, then

@@ -7,7 +7,7 @@ extension InboxWarehouseCommand {
         static let configuration = CommandConfiguration(
             commandName: "db",
             abstract: "Manage the database: the embedded cluster and the schema.",
-            subcommands: [Start.self, Stop.self, Status.self, URL.self, Migrate.self]
+            subcommands: [Start.self, Stop.self, Status.self, URL.self, Migrate.self, CheckFacts.self, RebuildFacts.self]
         )
     }
 }

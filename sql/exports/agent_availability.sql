@@ -1,44 +1,85 @@
 -- export.agent_availability (`agent-availability`)
 --
 -- Grain: one row per presence interval of a human agent (an agent known with kind HUMAN) that
--- overlaps R (export.overlaps_range: not empty, started_at < R end and coalesce(ended_at, T) >
--- R start; an ongoing interval runs to T), including intervals that start or end outside R. An
--- empty interval (ended_at <= started_at, or ongoing and starting at or after T) makes no row.
--- Rows are NOT clipped; not channel-filtered. Order: From, then agent id, then interval id.
+-- overlaps R (facts.presences_within; an ongoing interval runs to T), including
+-- intervals that start or end outside R. An empty interval (ended_at <= started_at, or ongoing
+-- and starting at or after T) makes no row. Rows are NOT clipped; not channel-filtered. Order (the CSV view): From,
+-- then agent id, then interval id.
 --
--- Plan: presences.ended_at range scan (ended after R starts) or-ed with ongoing intervals, then
--- started_at < R end.
+-- One definition, three forms (see resolved_conversations.sql): _within (typed), _between
+-- (dates in a zone), the view (CSV cells for the session's parameters).
+
+create type export.agent_availability_row as (
+    presence_id      text,
+    user_id          text,
+    user_name        text,
+    user_email       text,
+    type             text,
+    away_state       text,
+    from_at          timestamptz,
+    to_at            timestamptz,
+    duration_seconds bigint
+);
+
+create function export.agent_availability_within(
+    range_start timestamptz,
+    range_end   timestamptz,
+    as_of       timestamptz default now()
+)
+returns setof export.agent_availability_row
+language sql stable parallel safe
+as $$
+    select
+        p.presence_id,
+        p.agent_id,
+        a.name,
+        a.email,
+        p.presence_type,
+        p.away_state,
+        p.started_at,
+        p.ended_at,
+        export.round_seconds(facts.interval_seconds(p.started_at, p.effective_ended_at))
+    from facts.presences_within(range_start, range_end, as_of) as p
+    inner join inbox.agents as a
+        on a.agent_id = p.agent_id
+$$;
+comment on function export.agent_availability_within(timestamptz, timestamptz, timestamptz) is
+'agent-availability, typed: one row per presence interval of a human agent overlapping [range_start, range_end) (an ongoing one runs to as_of), unclipped. Unordered.';
+
+create function export.agent_availability_between(
+    from_date date,
+    to_date   date,
+    time_zone text default 'UTC',
+    as_of     timestamptz default now()
+)
+returns setof export.agent_availability_row
+language sql stable parallel safe
+as $$
+    select x.*
+    from export.resolve_parameters(from_date::text, to_date::text, time_zone, null, as_of, is_range_required => true) as p
+    cross join lateral export.agent_availability_within(
+        p.resolved_range_start, p.resolved_range_end, p.resolved_as_of) as x
+$$;
+comment on function export.agent_availability_between(date, date, text, timestamptz) is
+'agent-availability, typed, for the dates from_date..to_date (inclusive) read in time_zone. Unordered.';
 
 create view export.agent_availability as
-with intervals as (
-    select
-        p.*,
-        coalesce(p.ended_at, export.as_of()) as effective_ended_at
-    from inbox.presences as p
-    where (p.ended_at > export.range_start() or p.ended_at is null)
-      and p.started_at < export.range_end()
-),
-
-overlapping as (
-    select i.*
-    from intervals as i
-    where export.overlaps_range(i.started_at, i.effective_ended_at)
+with parameters as materialized (
+    select * from export.session_parameters()
 )
 
 select
-    o.agent_id as user_id,
-    a.name as user_name,
-    a.email as user_email,
-    o.presence_type as type,
-    o.away_state,
-    export.format_timestamp(o.started_at) as from_at,
-    export.format_timestamp(o.ended_at) as to_at,
-    export.round_seconds(greatest(0::numeric, export.seconds_between(o.started_at, o.effective_ended_at))) as duration
-from overlapping as o
-inner join inbox.agents as a
-    on a.agent_id = o.agent_id
-   and a.kind = 'HUMAN'
-order by o.started_at, o.agent_id collate "C", o.presence_id collate "C";
+    a.user_id,
+    a.user_name,
+    a.user_email,
+    a.type,
+    a.away_state,
+    export.format_timestamp(a.from_at) as from_at,
+    export.format_timestamp(a.to_at) as to_at,
+    a.duration_seconds as duration
+from parameters as p
+cross join lateral export.agent_availability_within(p.range_start, p.range_end, p.as_of) as a
+order by a.from_at, a.user_id collate "C", a.presence_id collate "C";
 
 comment on view export.agent_availability is
 'agent-availability: one row per presence interval of a human agent overlapping R (an ongoing one runs to T), unclipped, not channel-filtered. Order: From, then agent id, then interval id.';

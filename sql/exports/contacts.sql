@@ -2,52 +2,104 @@
 --
 -- Grain: one row per contact (the contact_id of a loaded conversation) with at least one
 -- non-deleted message, either direction, created in R in its conversations of the selected
--- channels. Order: contact id.
+-- channels. Order (the CSV view): contact id.
 --
+-- One definition, three forms (see resolved_conversations.sql): _within (typed), _between
+-- (dates in a zone), the view (CSV cells for the session's parameters).
 -- Plan: messages.created_at range scan joined to conversations by primary key, grouped by the
 -- conversation's contact.
 
-create view export.contacts as
-with messages_in_range as (
-    select
-        c.contact_id,
-        m.conversation_id,
-        m.direction,
-        m.created_at
-    from inbox.messages as m
-    inner join inbox.conversations as c
-        on c.conversation_id = m.conversation_id
-    where m.created_at >= export.range_start()
-      and m.created_at < export.range_end()
-      and m.deleted_at is null
-      and export.channel_selected(c.channel_id)
-),
+create type export.contacts_row as (
+    contact_profile_id     text,
+    medium                 text,
+    primary_identifier     text,
+    secondary_identifier   text,
+    created_at             timestamptz,
+    conversation_count     bigint,
+    inbound_message_count  bigint,
+    outbound_message_count bigint,
+    last_updated_at        timestamptz
+);
 
-per_contact as (
+create function export.contacts_within(
+    range_start timestamptz,
+    range_end   timestamptz,
+    as_of       timestamptz default now(),
+    channel_ids text[] default null
+)
+returns setof export.contacts_row
+language sql stable parallel safe
+as $$
+    with per_contact as (
+        select
+            c.contact_id,
+            min(m.created_at) filter (where m.direction = 'INBOUND') as first_inbound_at,
+            count(distinct m.conversation_id) as conversation_count,
+            count(*) filter (where m.direction = 'INBOUND') as inbound_message_count,
+            count(*) filter (where m.direction = 'OUTBOUND') as outbound_message_count
+        from inbox.messages as m
+        inner join inbox.conversations as c
+            on c.conversation_id = m.conversation_id
+        where m.created_at >= range_start
+          and m.created_at < range_end
+          and m.deleted_at is null
+          and export.channel_matches(c.channel_id, channel_ids)
+        group by c.contact_id
+    )
+
     select
-        mr.contact_id,
-        min(mr.created_at) filter (where mr.direction = 'INBOUND') as first_inbound_at,
-        count(distinct mr.conversation_id) as conversation_count,
-        count(*) filter (where mr.direction = 'INBOUND') as inbound_message_count,
-        count(*) filter (where mr.direction = 'OUTBOUND') as outbound_message_count
-    from messages_in_range as mr
-    group by mr.contact_id
+        pc.contact_id,
+        ct.medium,
+        ct.primary_identifier,
+        ct.secondary_identifier,
+        pc.first_inbound_at,
+        pc.conversation_count,
+        pc.inbound_message_count,
+        pc.outbound_message_count,
+        coalesce(ct.updated_at, ct.created_at)
+    from per_contact as pc
+    left join inbox.contacts as ct
+        on ct.contact_id = pc.contact_id
+$$;
+comment on function export.contacts_within(timestamptz, timestamptz, timestamptz, text[]) is
+'contacts, typed: one row per contact with at least one non-deleted message created in [range_start, range_end) in its conversations (channel filter: null = all). Unordered; as_of is unused.';
+
+create function export.contacts_between(
+    from_date   date,
+    to_date     date,
+    time_zone   text default 'UTC',
+    channel_ids text[] default null,
+    as_of       timestamptz default now()
+)
+returns setof export.contacts_row
+language sql stable parallel safe
+as $$
+    select x.*
+    from export.resolve_parameters(from_date::text, to_date::text, time_zone, channel_ids, as_of, is_range_required => true) as p
+    cross join lateral export.contacts_within(
+        p.resolved_range_start, p.resolved_range_end, p.resolved_as_of, p.resolved_channel_ids) as x
+$$;
+comment on function export.contacts_between(date, date, text, text[], timestamptz) is
+'contacts, typed, for the dates from_date..to_date (inclusive) read in time_zone. Unordered.';
+
+create view export.contacts as
+with parameters as materialized (
+    select * from export.session_parameters()
 )
 
 select
-    pc.contact_id as contact_profile_id,
-    ct.medium,
-    ct.primary_identifier,
-    ct.secondary_identifier,
-    export.format_timestamp(pc.first_inbound_at) as created_at,
-    pc.conversation_count,
-    pc.inbound_message_count,
-    pc.outbound_message_count,
-    export.format_timestamp(coalesce(ct.updated_at, ct.created_at)) as last_updated
-from per_contact as pc
-left join inbox.contacts as ct
-    on ct.contact_id = pc.contact_id
-order by pc.contact_id collate "C";
+    c.contact_profile_id,
+    c.medium,
+    c.primary_identifier,
+    c.secondary_identifier,
+    export.format_timestamp(c.created_at) as created_at,
+    c.conversation_count,
+    c.inbound_message_count,
+    c.outbound_message_count,
+    export.format_timestamp(c.last_updated_at) as last_updated
+from parameters as p
+cross join lateral export.contacts_within(p.range_start, p.range_end, p.as_of, p.channel_ids) as c
+order by c.contact_profile_id collate "C";
 
 comment on view export.contacts is
 'contacts: one row per contact with at least one non-deleted message (either direction) created in R in its conversations of the selected channels. Order: contact id.';

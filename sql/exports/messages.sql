@@ -3,143 +3,238 @@
 -- Grain: one row per message (deleted ones included) created in R, in a conversation of the
 -- selected channels (a message of a conversation that is not loaded is listed, with empty
 -- conversation columns, only when no channel filter is given).
--- Order: created at, then message id.
+-- Order (the CSV view): created at, then message id.
 --
--- Plan (set-based, no per-message function call):
+-- One definition, three forms (see resolved_conversations.sql): _within (typed; also takes the
+-- content policy), _between (dates in a zone), the view (CSV cells for the session's parameters).
+-- Plan:
 --   * the messages of R (messages.created_at range) are joined once to their conversation's
---     descriptive columns (conversation, channel, contact: one row per conversation);
+--     descriptive columns;
 --   * the previous message is lag() over the in-range messages of each conversation; a
 --     conversation's first in-range message (no lag) takes the conversation's latest message
---     before R (messages.created_at below R, or per-conversation index lookups on
---     messages (conversation_id, created_at), whichever the planner finds cheaper);
---   * current tags are aggregated once for the tag applications of the messages of R;
---   * content_allowed is evaluated once per conversation, not per message.
+--     before R;
+--   * current tags at T are read from facts.tag_cells for just the messages of R.
+
+create type export.messages_row as (
+    message_id                     text,
+    created_at                     timestamptz,
+    conversation_id                text,
+    channel_id                     text,
+    medium                         text,
+    channel                        text,
+    channel_display_name           text,
+    contact_profile_id             text,
+    contact_primary_identifier     text,
+    contact_secondary_identifier   text,
+    message_type                   text,
+    origin                         text,
+    outbound_message_type          text,
+    direction                      text,
+    agent_id                       text,
+    agent_name                     text,
+    agent_reference                text,
+    team_id                        text,
+    team_name                      text,
+    system_user_type               text,
+    tag_ids                        text[],
+    tag_names                      text[],
+    content                        text,
+    conversation_url               text,
+    post_url                       text,
+    last_updated_at                timestamptz,
+    deleted_at                     timestamptz,
+    previous_message_id            text,
+    seconds_since_previous_message bigint,
+    sentiment                      text
+);
+
+create function export.messages_within(
+    range_start    timestamptz,
+    range_end      timestamptz,
+    as_of          timestamptz default now(),
+    channel_ids    text[] default null,
+    content_policy text default 'twitter',
+    is_scheduled   boolean default false
+)
+returns setof export.messages_row
+language sql stable parallel safe
+as $$
+    with conversation_info as (
+        select
+            c.conversation_id,
+            c.channel_id,
+            c.contact_id,
+            c.url as conversation_url,
+            c.sentiment as conversation_sentiment,
+            ch.medium,
+            ch.name as channel_name,
+            ch.display_name as channel_display_name,
+            ct.primary_identifier as contact_primary_identifier,
+            ct.secondary_identifier as contact_secondary_identifier
+        from inbox.conversations as c
+        left join inbox.channels as ch
+            on ch.channel_id = c.channel_id
+        left join inbox.contacts as ct
+            on ct.contact_id = c.contact_id
+        where export.channel_matches(c.channel_id, channel_ids)
+    ),
+
+    scoped as (
+        select
+            m.*,
+            c.channel_id,
+            c.contact_id,
+            c.conversation_url,
+            c.conversation_sentiment,
+            c.medium,
+            c.channel_name,
+            c.channel_display_name,
+            c.contact_primary_identifier,
+            c.contact_secondary_identifier,
+            lag(m.message_id) over w as lag_message_id,
+            lag(m.created_at) over w as lag_created_at
+        from inbox.messages as m
+        left join conversation_info as c
+            on c.conversation_id = m.conversation_id
+        where m.created_at >= range_start
+          and m.created_at < range_end
+          and (c.conversation_id is not null or export.channel_matches(null, channel_ids))
+        window w as (partition by m.conversation_id order by m.created_at, m.message_id collate "C")
+    ),
+
+    -- the latest message before R of each conversation with messages in R: the previous message
+    -- of the conversation's first message in R (no lag). Every message of the conversation that
+    -- comes before that first one (by created at, then id) lies before R, since those in R are in
+    -- the window; so the predecessor is the conversation's latest message before R.
+    before_range as (
+        select distinct on (p.conversation_id)
+            p.conversation_id,
+            p.message_id,
+            p.created_at
+        from inbox.messages as p
+        where p.created_at < range_start
+          and exists (
+              select 1
+              from inbox.messages as r
+              where r.conversation_id = p.conversation_id
+                and r.created_at >= range_start
+                and r.created_at < range_end
+          )
+        order by p.conversation_id, p.created_at desc, p.message_id collate "C" desc
+    ),
+
+    tag_cells as (
+        select tc.message_id, tc.tag_ids, tc.tag_names
+        from facts.tag_cells(as_of) as tc
+        where tc.message_created_at >= range_start
+          and tc.message_created_at < range_end
+    )
+
+    select
+        s.message_id,
+        s.created_at,
+        s.conversation_id,
+        s.channel_id,
+        s.medium,
+        s.channel_name,
+        s.channel_display_name,
+        s.contact_id,
+        s.contact_primary_identifier,
+        s.contact_secondary_identifier,
+        s.message_type,
+        s.origin,
+        s.outbound_type,
+        s.direction,
+        s.agent_id,
+        a.name,
+        a.reference,
+        s.team_id,
+        t.name,
+        s.system_user_type,
+        tg.tag_ids,
+        tg.tag_names,
+        case when export.content_allowed(s.medium, content_policy, is_scheduled) then s.content end,
+        s.conversation_url,
+        s.post_url,
+        coalesce(s.updated_at, s.created_at),
+        s.deleted_at,
+        coalesce(s.lag_message_id, br.message_id),
+        export.round_seconds(facts.seconds_between(coalesce(s.lag_created_at, br.created_at), s.created_at)),
+        coalesce(s.sentiment, s.conversation_sentiment)
+    from scoped as s
+    left join inbox.agents as a
+        on a.agent_id = s.agent_id
+    left join inbox.teams as t
+        on t.team_id = s.team_id
+    left join tag_cells as tg
+        on tg.message_id = s.message_id
+    left join before_range as br
+        on br.conversation_id = s.conversation_id
+       and s.lag_message_id is null
+$$;
+comment on function export.messages_within(timestamptz, timestamptz, timestamptz, text[], text, boolean) is
+'messages, typed: one row per message (deleted ones included) created in [range_start, range_end) (channel filter: null = all); tags current at as_of; content per the content policy (twitter | all | none; never when is_scheduled). Unordered.';
+
+create function export.messages_between(
+    from_date      date,
+    to_date        date,
+    time_zone      text default 'UTC',
+    channel_ids    text[] default null,
+    as_of          timestamptz default now(),
+    content_policy text default 'twitter'
+)
+returns setof export.messages_row
+language sql stable parallel safe
+as $$
+    select x.*
+    from export.resolve_parameters(from_date::text, to_date::text, time_zone, channel_ids, as_of, content_policy,
+                                   is_range_required => true) as p
+    cross join lateral export.messages_within(
+        p.resolved_range_start, p.resolved_range_end, p.resolved_as_of, p.resolved_channel_ids,
+        p.resolved_content_policy, false) as x
+$$;
+comment on function export.messages_between(date, date, text, text[], timestamptz, text) is
+'messages, typed, for the dates from_date..to_date (inclusive) read in time_zone. Unordered.';
 
 create view export.messages as
-with conversation_info as (
-    select
-        c.conversation_id,
-        c.channel_id,
-        c.contact_id,
-        c.url as conversation_url,
-        c.sentiment as conversation_sentiment,
-        ch.medium,
-        ch.name as channel_name,
-        ch.display_name as channel_display_name,
-        export.content_allowed(ch.medium) as is_content_allowed,
-        ct.primary_identifier as contact_primary_identifier,
-        ct.secondary_identifier as contact_secondary_identifier
-    from inbox.conversations as c
-    left join inbox.channels as ch
-        on ch.channel_id = c.channel_id
-    left join inbox.contacts as ct
-        on ct.contact_id = c.contact_id
-    where export.channel_selected(c.channel_id)
-),
-scoped as (
-    select
-        m.*,
-        c.channel_id,
-        c.contact_id,
-        c.conversation_url,
-        c.conversation_sentiment,
-        c.medium,
-        c.channel_name,
-        c.channel_display_name,
-        c.is_content_allowed,
-        c.contact_primary_identifier,
-        c.contact_secondary_identifier,
-        lag(m.message_id) over w as lag_message_id,
-        lag(m.created_at) over w as lag_created_at
-    from inbox.messages as m
-    left join conversation_info as c
-        on c.conversation_id = m.conversation_id
-    where m.created_at >= export.range_start()
-      and m.created_at < export.range_end()
-      and (c.conversation_id is not null or export.channel_selected(null))
-    window w as (partition by m.conversation_id order by m.created_at, m.message_id collate "C")
-),
--- the latest message before R of each conversation with messages in R: the previous message of
--- the conversation's first message in R (no lag). Every message of the conversation that comes
--- before that first one (by created at, then id) lies before R, since those in R are in the
--- window; so the predecessor is the conversation's latest message before R.
-before_range as (
-    select distinct on (p.conversation_id)
-        p.conversation_id,
-        p.message_id,
-        p.created_at
-    from inbox.messages as p
-    where p.created_at < export.range_start()
-      and exists (
-          select 1
-          from inbox.messages as r
-          where r.conversation_id = p.conversation_id
-            and r.created_at >= export.range_start()
-            and r.created_at < export.range_end()
-      )
-    order by p.conversation_id, p.created_at desc, p.message_id collate "C" desc
-),
-
-tag_cells as (
-    select
-        ca.message_id,
-        string_agg(ca.tag_id, ';' order by ca.first_applied_at, ca.tag_id collate "C") as tag_ids,
-        string_agg(coalesce(t.name, ''), ';' order by ca.first_applied_at, ca.tag_id collate "C") as tag_names
-    from (
-        select ta.message_id, ta.tag_id, min(ta.applied_at) as first_applied_at
-        from inbox.tag_applications as ta
-        inner join inbox.messages as tm
-            on tm.message_id = ta.message_id
-        where tm.created_at >= export.range_start()
-          and tm.created_at < export.range_end()
-        group by ta.message_id, ta.tag_id
-        having bool_or(export.is_current_at_as_of(ta.applied_at, ta.removed_at))
-    ) as ca
-    left join inbox.tags as t
-        on t.tag_id = ca.tag_id
-    group by ca.message_id
+with parameters as materialized (
+    select * from export.session_parameters()
 )
+
 select
-    s.message_id,
-    export.format_timestamp(s.created_at) as created_at,
-    s.conversation_id,
-    s.medium,
-    s.channel_name as channel,
-    s.channel_display_name,
-    s.contact_id as contact_profile_id,
-    s.contact_primary_identifier,
-    s.contact_secondary_identifier,
-    s.message_type,
-    s.origin,
-    s.outbound_type as outbound_message_type,
-    s.direction,
-    s.agent_id,
-    a.name as agent_name,
-    a.reference as agent_reference,
-    s.team_id,
-    t.name as team_name,
-    s.system_user_type,
-    tg.tag_ids,
-    tg.tag_names,
-    case when coalesce(s.is_content_allowed, (select export.content_allowed(null))) then s.content end as content,
-    s.conversation_url,
-    s.post_url,
-    export.format_timestamp(coalesce(s.updated_at, s.created_at)) as last_updated,
-    export.format_timestamp(s.deleted_at) as deleted_at,
-    coalesce(s.lag_message_id, br.message_id) as previous_message_id,
-    export.round_seconds(export.seconds_between(coalesce(s.lag_created_at, br.created_at), s.created_at)) as time_since_previous_message,
-    coalesce(s.sentiment, s.conversation_sentiment) as sentiment
-from scoped as s
-left join inbox.agents as a
-    on a.agent_id = s.agent_id
-left join inbox.teams as t
-    on t.team_id = s.team_id
-left join tag_cells as tg
-    on tg.message_id = s.message_id
-left join before_range as br
-    on br.conversation_id = s.conversation_id
-   and s.lag_message_id is null
-order by s.created_at, s.message_id collate "C";
+    m.message_id,
+    export.format_timestamp(m.created_at) as created_at,
+    m.conversation_id,
+    m.medium,
+    m.channel,
+    m.channel_display_name,
+    m.contact_profile_id,
+    m.contact_primary_identifier,
+    m.contact_secondary_identifier,
+    m.message_type,
+    m.origin,
+    m.outbound_message_type,
+    m.direction,
+    m.agent_id,
+    m.agent_name,
+    m.agent_reference,
+    m.team_id,
+    m.team_name,
+    m.system_user_type,
+    array_to_string(m.tag_ids, ';') as tag_ids,
+    array_to_string(m.tag_names, ';') as tag_names,
+    m.content,
+    m.conversation_url,
+    m.post_url,
+    export.format_timestamp(m.last_updated_at) as last_updated,
+    export.format_timestamp(m.deleted_at) as deleted_at,
+    m.previous_message_id,
+    m.seconds_since_previous_message as time_since_previous_message,
+    m.sentiment
+from parameters as p
+cross join lateral export.messages_within(
+    p.range_start, p.range_end, p.as_of, p.channel_ids, p.content_policy, p.is_scheduled) as m
+order by m.created_at, m.message_id collate "C";
 
 comment on view export.messages is
 'messages: one row per message (deleted ones included) created in R in a conversation of the selected channels. Order: created at, then message id.';

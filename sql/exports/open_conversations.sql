@@ -2,122 +2,177 @@
 --
 -- Grain: one row per loaded conversation whose current status at T is NEW or PENDING, created in
 -- R when a range is given (either bound may be null = open), in the selected channels.
--- Order: created at, then conversation id.
+-- Order (the CSV view): created at, then conversation id.
 -- The 32 columns of resolved-conversations without Resolution Reason, Resolve Comment, Resolve
 -- Trigger and the four CSAT columns. The Resolved ... columns describe the LATEST resolution at or
 -- before T (the one a reopen followed), else are empty; Resolution Time keeps its definition
 -- (first resolution - first inbound).
 --
--- Plan: conversations.created_at range scan (the whole table when no range is given: the open set
--- is a property of the whole warehouse), then per-conversation lookups.
+-- One definition, three forms (see resolved_conversations.sql): _within (typed), _between
+-- (dates in a zone), the view (CSV cells for the session's parameters). Every figure is a
+-- per-conversation fact read at T (facts.conversations_as_of).
 
-create view export.open_conversations as
-with scoped as (
-    select c.*
-    from inbox.conversations as c
-    where c.created_at >= coalesce(export.range_start(), '-infinity'::timestamptz)
-      and c.created_at < coalesce(export.range_end(), 'infinity'::timestamptz)
-      and export.channel_selected(c.channel_id)
-),
+create type export.open_conversations_row as (
+    conversation_id                    text,
+    channel_id                         text,
+    medium                             text,
+    channel                            text,
+    channel_display_name               text,
+    contact_profile_id                 text,
+    contact_primary_identifier         text,
+    contact_secondary_identifier       text,
+    created_at                         timestamptz,
+    last_status_change_agent_id        text,
+    last_status_change_agent_name      text,
+    last_status_change_agent_reference text,
+    last_status_change_team_id         text,
+    last_status_change_team_name       text,
+    current_status                     text,
+    resolved_by                        text,
+    resolved_at                        timestamptz,
+    resolved_agent_id                  text,
+    resolved_agent_name                text,
+    resolved_agent_reference           text,
+    inbound_message_count              bigint,
+    outbound_message_count             bigint,
+    first_response_seconds             bigint,
+    handling_seconds                   bigint,
+    no_reply_seconds                   bigint,
+    cherry_picking_seconds             bigint,
+    resolution_seconds                 bigint,
+    topic_ids                          text[],
+    topic_names                        text[],
+    conversation_url                   text,
+    last_updated_at                    timestamptz,
+    language                           text,
+    sentiment                          text
+);
 
-open_conversations as (
-    select sc.*, cs.status as current_status
-    from scoped as sc
-    cross join lateral export.current_status(sc.conversation_id) as cs
-    where cs.status in ('NEW', 'PENDING')
-),
-
-detailed as (
+create function export.open_conversations_within(
+    range_start timestamptz default null,
+    range_end   timestamptz default null,
+    as_of       timestamptz default now(),
+    channel_ids text[] default null
+)
+returns setof export.open_conversations_row
+language sql stable parallel safe
+as $$
     select
-        oc.conversation_id,
+        c.conversation_id,
+        c.channel_id,
         ch.medium,
-        ch.name as channel_name,
-        ch.display_name as channel_display_name,
-        oc.contact_id,
-        ct.primary_identifier as contact_primary_identifier,
-        ct.secondary_identifier as contact_secondary_identifier,
-        oc.created_at as conversation_created_at,
-        lsc.agent_id as last_status_change_agent_id,
-        lsc_agent.name as last_status_change_agent_name,
-        lsc_agent.reference as last_status_change_agent_reference,
-        lsc.team_id as last_status_change_team_id,
-        lsc_team.name as last_status_change_team_name,
-        oc.current_status,
+        ch.name,
+        ch.display_name,
+        c.contact_id,
+        ct.primary_identifier,
+        ct.secondary_identifier,
+        c.created_at,
+        fc.last_status_change_agent_id,
+        lsc_agent.name,
+        lsc_agent.reference,
+        fc.last_status_change_team_id,
+        lsc_team.name,
+        fc.current_status,
         lr.resolved_by,
-        lr.changed_at as resolved_at,
-        lr.agent_id as resolved_agent_id,
-        resolved_agent.name as resolved_agent_name,
-        resolved_agent.reference as resolved_agent_reference,
-        mc.inbound_message_count,
-        mc.outbound_message_count,
-        fr.first_response_seconds,
-        lt.handling_seconds,
-        lt.no_reply_seconds,
-        lt.cherry_picking_seconds,
-        export.seconds_between(fi.created_at, fres.changed_at) as resolution_seconds,
-        tp.topic_ids,
-        tp.topic_names,
-        oc.url,
-        lu.last_updated_at,
-        oc.language,
-        oc.sentiment
-    from open_conversations as oc
+        lr.changed_at,
+        lr.agent_id,
+        resolved_agent.name,
+        resolved_agent.reference,
+        fc.inbound_message_count,
+        fc.outbound_message_count,
+        export.round_seconds(fc.first_response_seconds),
+        export.round_seconds(fc.handling_seconds),
+        export.round_seconds(fc.no_reply_seconds),
+        export.round_seconds(fc.cherry_picking_seconds),
+        export.round_seconds(fc.resolution_seconds),
+        fc.topic_ids,
+        fc.topic_names,
+        c.url,
+        fc.last_updated_at,
+        c.language,
+        c.sentiment
+    from inbox.conversations as c
+    inner join facts.conversations_as_of(as_of) as fc
+        on fc.conversation_id = c.conversation_id
     left join inbox.channels as ch
-        on ch.channel_id = oc.channel_id
+        on ch.channel_id = c.channel_id
     left join inbox.contacts as ct
-        on ct.contact_id = oc.contact_id
-    left join lateral export.last_status_change(oc.conversation_id) as lsc on true
+        on ct.contact_id = c.contact_id
     left join inbox.agents as lsc_agent
-        on lsc_agent.agent_id = lsc.agent_id
+        on lsc_agent.agent_id = fc.last_status_change_agent_id
     left join inbox.teams as lsc_team
-        on lsc_team.team_id = lsc.team_id
-    left join lateral export.latest_resolution(oc.conversation_id, export.as_of()) as lr on true
+        on lsc_team.team_id = fc.last_status_change_team_id
+    left join inbox.status_changes as lr
+        on lr.status_change_id = fc.latest_resolution_id
     left join inbox.agents as resolved_agent
         on resolved_agent.agent_id = lr.agent_id
-    left join lateral export.first_resolution(oc.conversation_id) as fres on true
-    left join lateral export.message_counts(oc.conversation_id) as mc on true
-    left join lateral export.first_response(oc.conversation_id) as fr on true
-    left join lateral export.lock_times(oc.conversation_id) as lt on true
-    left join lateral export.first_inbound(oc.conversation_id) as fi on true
-    left join lateral export.current_topics(oc.conversation_id) as tp on true
-    left join lateral export.last_updated_at(oc.conversation_id) as lu on true
+    where c.created_at >= coalesce(range_start, '-infinity'::timestamptz)
+      and c.created_at < coalesce(range_end, 'infinity'::timestamptz)
+      and export.channel_matches(c.channel_id, channel_ids)
+      and fc.current_status in ('NEW', 'PENDING')
+$$;
+comment on function export.open_conversations_within(timestamptz, timestamptz, timestamptz, text[]) is
+'open-conversations, typed: one row per conversation whose status at as_of is NEW or PENDING, created in [range_start, range_end) when given (channel filter: null = all). Unordered.';
+
+create function export.open_conversations_between(
+    from_date   date default null,
+    to_date     date default null,
+    time_zone   text default 'UTC',
+    channel_ids text[] default null,
+    as_of       timestamptz default now()
+)
+returns setof export.open_conversations_row
+language sql stable parallel safe
+as $$
+    select x.*
+    from export.resolve_parameters(from_date::text, to_date::text, time_zone, channel_ids, as_of, is_range_required => false) as p
+    cross join lateral export.open_conversations_within(
+        p.resolved_range_start, p.resolved_range_end, p.resolved_as_of, p.resolved_channel_ids) as x
+$$;
+comment on function export.open_conversations_between(date, date, text, text[], timestamptz) is
+'open-conversations, typed, created on the dates from_date..to_date (inclusive, read in time_zone; null = open). Unordered.';
+
+create view export.open_conversations as
+with parameters as materialized (
+    select * from export.session_parameters()
 )
 
 select
-    d.conversation_id,
-    d.medium,
-    d.channel_name as channel,
-    d.channel_display_name,
-    d.contact_id as contact_profile_id,
-    d.contact_primary_identifier,
-    d.contact_secondary_identifier,
-    export.format_timestamp(d.conversation_created_at) as created_at,
-    d.last_status_change_agent_id,
-    d.last_status_change_agent_name,
-    d.last_status_change_agent_reference,
-    d.last_status_change_team_id,
-    d.last_status_change_team_name,
-    d.current_status,
-    d.resolved_by,
-    export.format_timestamp(d.resolved_at) as resolved_at,
-    d.resolved_agent_id,
-    d.resolved_agent_name,
-    d.resolved_agent_reference,
-    d.inbound_message_count,
-    d.outbound_message_count,
-    export.round_seconds(d.first_response_seconds) as first_response_time,
-    export.round_seconds(d.handling_seconds) as handling_time,
-    export.round_seconds(d.no_reply_seconds) as no_reply_time,
-    export.round_seconds(d.cherry_picking_seconds) as cherry_picking_time,
-    export.round_seconds(case when d.resolution_seconds >= 0 then d.resolution_seconds end) as resolution_time,
-    d.topic_ids,
-    d.topic_names,
-    d.url as conversation_url,
-    export.format_timestamp(d.last_updated_at) as last_updated,
-    d.language,
-    d.sentiment
-from detailed as d
-order by d.conversation_created_at, d.conversation_id collate "C";
+    o.conversation_id,
+    o.medium,
+    o.channel,
+    o.channel_display_name,
+    o.contact_profile_id,
+    o.contact_primary_identifier,
+    o.contact_secondary_identifier,
+    export.format_timestamp(o.created_at) as created_at,
+    o.last_status_change_agent_id,
+    o.last_status_change_agent_name,
+    o.last_status_change_agent_reference,
+    o.last_status_change_team_id,
+    o.last_status_change_team_name,
+    o.current_status,
+    o.resolved_by,
+    export.format_timestamp(o.resolved_at) as resolved_at,
+    o.resolved_agent_id,
+    o.resolved_agent_name,
+    o.resolved_agent_reference,
+    o.inbound_message_count,
+    o.outbound_message_count,
+    o.first_response_seconds as first_response_time,
+    o.handling_seconds as handling_time,
+    o.no_reply_seconds as no_reply_time,
+    o.cherry_picking_seconds as cherry_picking_time,
+    o.resolution_seconds as resolution_time,
+    array_to_string(o.topic_ids, ';') as topic_ids,
+    array_to_string(o.topic_names, ';') as topic_names,
+    o.conversation_url,
+    export.format_timestamp(o.last_updated_at) as last_updated,
+    o.language,
+    o.sentiment
+from parameters as p
+cross join lateral export.open_conversations_within(p.range_start, p.range_end, p.as_of, p.channel_ids) as o
+order by o.created_at, o.conversation_id collate "C";
 
 comment on view export.open_conversations is
 'open-conversations: one row per conversation whose current status at T is NEW or PENDING (created in R when a range is given; channel filter applies). Order: created at, then conversation id.';

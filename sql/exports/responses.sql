@@ -1,104 +1,122 @@
 -- export.responses (`responses`)
 --
 -- Grain: one row per response whose message M was created in R, in a conversation of the
--- selected channels. A response is a non-deleted human outbound message M that is the first
--- human outbound message of its conversation after one or more queue entries: with P the
--- conversation's previous non-deleted human outbound message (by created_at, then id), the
--- queue entries considered are those with P.created_at < queued_at <= M.created_at (any
--- queue entry at or before M when there is no P). M is a response when there is at least one;
--- it is paired with the earliest of them, Q (by queued_at, then id).
--- Order: To (M's created_at), then conversation id (then M's id).
+-- selected channels. A response is a human reply paired with the queue entry Q it answers
+-- (facts.human_replies: the first human reply after one or more queue entries, paired with the
+-- earliest of them). Order (the CSV view): To (M's created_at), then conversation id (then M's
+-- id).
 --
--- Plan: messages.created_at range scan for the human outbound messages in R; P and Q are index
--- lookups on messages (conversation_id, created_at) and queue_entries (conversation_id,
--- queued_at).
+-- One definition, three forms (see resolved_conversations.sql): _within (typed), _between
+-- (dates in a zone), the view (CSV cells for the session's parameters).
+
+create type export.responses_row as (
+    conversation_id            text,
+    channel_id                 text,
+    medium                     text,
+    sender_channel             text,
+    sender_channel_full_name   text,
+    contact_profile_id         text,
+    queue_entry_id             text,
+    started_by                 text,
+    handover_reason            text,
+    from_at                    timestamptz,
+    to_at                      timestamptz,
+    agent_response_seconds     bigint,
+    responding_agent_id        text,
+    responding_agent_name      text,
+    responding_agent_reference text,
+    inbound_message_id         text,
+    outbound_message_id        text,
+    conversation_url           text
+);
+
+create function export.responses_within(
+    range_start timestamptz,
+    range_end   timestamptz,
+    as_of       timestamptz default now(),
+    channel_ids text[] default null
+)
+returns setof export.responses_row
+language sql stable parallel safe
+as $$
+    select
+        r.conversation_id,
+        r.channel_id,
+        ch.medium,
+        ch.name,
+        ch.display_name,
+        r.contact_id,
+        q.queue_entry_id,
+        q.started_by,
+        case when q.started_by = 'VA_HANDED_OVER_CONVERSATION' then q.handover_reason end,
+        q.queued_at,
+        r.created_at,
+        export.round_seconds(facts.seconds_between(q.queued_at, r.created_at)),
+        r.agent_id,
+        a.name,
+        a.reference,
+        q.inbound_message_id,
+        r.message_id,
+        c.url
+    from facts.human_replies as r
+    inner join inbox.queue_entries as q
+        on q.queue_entry_id = r.response_queue_entry_id
+    left join inbox.agents as a
+        on a.agent_id = r.agent_id
+    left join inbox.conversations as c
+        on c.conversation_id = r.conversation_id
+    left join inbox.channels as ch
+        on ch.channel_id = r.channel_id
+    where r.created_at >= range_start
+      and r.created_at < range_end
+      and export.channel_matches(r.channel_id, channel_ids)
+$$;
+comment on function export.responses_within(timestamptz, timestamptz, timestamptz, text[]) is
+'responses, typed: one row per response (human reply M paired with the queue entry Q it answers) whose M was created in [range_start, range_end) (channel filter: null = all). Unordered; as_of is unused (no response figure depends on T).';
+
+create function export.responses_between(
+    from_date   date,
+    to_date     date,
+    time_zone   text default 'UTC',
+    channel_ids text[] default null,
+    as_of       timestamptz default now()
+)
+returns setof export.responses_row
+language sql stable parallel safe
+as $$
+    select x.*
+    from export.resolve_parameters(from_date::text, to_date::text, time_zone, channel_ids, as_of, is_range_required => true) as p
+    cross join lateral export.responses_within(
+        p.resolved_range_start, p.resolved_range_end, p.resolved_as_of, p.resolved_channel_ids) as x
+$$;
+comment on function export.responses_between(date, date, text, text[], timestamptz) is
+'responses, typed, for the dates from_date..to_date (inclusive) read in time_zone. Unordered.';
 
 create view export.responses as
-with human_outbound_in_range as (
-    select
-        m.message_id,
-        m.conversation_id,
-        m.created_at,
-        m.agent_id,
-        a.name as agent_name,
-        a.reference as agent_reference,
-        c.channel_id,
-        c.contact_id,
-        c.url as conversation_url
-    from inbox.messages as m
-    inner join inbox.agents as a
-        on a.agent_id = m.agent_id
-       and a.kind = 'HUMAN'
-    left join inbox.conversations as c
-        on c.conversation_id = m.conversation_id
-    where m.created_at >= export.range_start()
-      and m.created_at < export.range_end()
-      and m.direction = 'OUTBOUND'
-      and m.deleted_at is null
-      and export.channel_selected(c.channel_id)
-),
-
-with_previous as (
-    select
-        h.*,
-        prev.created_at as previous_reply_at
-    from human_outbound_in_range as h
-    left join lateral (
-        select p.created_at
-        from inbox.messages as p
-        inner join inbox.agents as pa
-            on pa.agent_id = p.agent_id
-           and pa.kind = 'HUMAN'
-        where p.conversation_id = h.conversation_id
-          and p.direction = 'OUTBOUND'
-          and p.deleted_at is null
-          and p.created_at <= h.created_at
-          and (p.created_at < h.created_at or p.message_id collate "C" < h.message_id collate "C")
-        order by p.created_at desc, p.message_id collate "C" desc
-        limit 1
-    ) as prev on true
-),
-
-responses as (
-    select
-        w.*,
-        q.started_by,
-        q.handover_reason,
-        q.queued_at,
-        q.inbound_message_id
-    from with_previous as w
-    cross join lateral (
-        select qe.started_by, qe.handover_reason, qe.queued_at, qe.inbound_message_id
-        from inbox.queue_entries as qe
-        where qe.conversation_id = w.conversation_id
-          and qe.queued_at <= w.created_at
-          and (w.previous_reply_at is null or qe.queued_at > w.previous_reply_at)
-        order by qe.queued_at, qe.queue_entry_id collate "C"
-        limit 1
-    ) as q
+with parameters as materialized (
+    select * from export.session_parameters()
 )
 
 select
     r.conversation_id,
-    ch.medium,
-    ch.name as sender_channel,
-    ch.display_name as sender_channel_full_name,
-    r.contact_id as contact_profile_id,
+    r.medium,
+    r.sender_channel,
+    r.sender_channel_full_name,
+    r.contact_profile_id,
     r.started_by,
-    case when r.started_by = 'VA_HANDED_OVER_CONVERSATION' then r.handover_reason end as handover_reason,
-    export.format_timestamp(r.queued_at) as from_at,
-    export.format_timestamp(r.created_at) as to_at,
-    export.round_seconds(export.seconds_between(r.queued_at, r.created_at)) as agent_response_time,
-    r.agent_id as responding_agent_id,
-    r.agent_name as responding_agent_name,
-    r.agent_reference as responding_agent_reference,
+    r.handover_reason,
+    export.format_timestamp(r.from_at) as from_at,
+    export.format_timestamp(r.to_at) as to_at,
+    r.agent_response_seconds as agent_response_time,
+    r.responding_agent_id,
+    r.responding_agent_name,
+    r.responding_agent_reference,
     r.inbound_message_id,
-    r.message_id as outbound_message_id,
+    r.outbound_message_id,
     r.conversation_url
-from responses as r
-left join inbox.channels as ch
-    on ch.channel_id = r.channel_id
-order by r.created_at, r.conversation_id collate "C", r.message_id collate "C";
+from parameters as p
+cross join lateral export.responses_within(p.range_start, p.range_end, p.as_of, p.channel_ids) as r
+order by r.to_at, r.conversation_id collate "C", r.outbound_message_id collate "C";
 
 comment on view export.responses is
 'responses: one row per response (the first non-deleted human outbound message M after one or more queue entries, paired with the earliest of them, Q) whose M lies in R. Order: To, then conversation id.';

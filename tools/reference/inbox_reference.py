@@ -609,8 +609,17 @@ class Context:
         agent = self.agents.get(agent_id)
         return agent is not None and agent["kind"] == "VIRTUAL"
 
+    def is_outbound(self, msg):
+        """The outbound messages every figure counts: non-deleted and OUTBOUND."""
+        return msg["deleted_at"] is None and msg["direction"] == "OUTBOUND"
+
     def is_human_outbound(self, msg):
-        return msg["direction"] == "OUTBOUND" and self.is_human(msg["agent_id"])
+        """A human reply: an outbound message (above) whose author is a human agent."""
+        return self.is_outbound(msg) and self.is_human(msg["agent_id"])
+
+    def completed_score(self, survey):
+        """The score CSAT Score 1..5 count: a COMPLETED survey's score, else None."""
+        return survey["score"] if survey["status"] == "COMPLETED" else None
 
     def current_at_t(self, application):
         """State at T: applied at or before T and not removed at T (removed_at empty or later)."""
@@ -673,8 +682,7 @@ class Context:
         end = lock["ended_at"] if lock["ended_at"] is not None else self.T
         agent = lock["agent_id"]
         conv = lock["conversation_id"]
-        wrote = any(m["deleted_at"] is None and m["direction"] == "OUTBOUND"
-                    and m["agent_id"] == agent and start <= m["created_at"] <= end
+        wrote = any(self.is_outbound(m) and m["agent_id"] == agent and start <= m["created_at"] <= end
                     for m in self.msgs_by_conv.get(conv, ()))
         resolved = any(s["status"] == "RESOLVED" and s["agent_id"] == agent
                        and start <= s["at"] <= end
@@ -686,7 +694,7 @@ class Context:
 
     def had_human_reply(self, conv_id, at):
         """≥1 non-deleted human outbound message in the conversation at or before `at`."""
-        return any(m["deleted_at"] is None and self.is_human_outbound(m) and m["created_at"] <= at
+        return any(self.is_human_outbound(m) and m["created_at"] <= at
                    for m in self.msgs_by_conv.get(conv_id, ()))
 
     def all_conversation_ids(self):
@@ -920,8 +928,7 @@ def csat_cells(counter):
 
 def export_teams(ctx):
     live_outbound_in_r = [m for m in ctx.messages.values()
-                          if m["deleted_at"] is None and m["direction"] == "OUTBOUND"
-                          and ctx.in_r(m["created_at"]) and ctx.conv_ok(m["conversation_id"])]
+                          if ctx.is_outbound(m) and ctx.in_r(m["created_at"]) and ctx.conv_ok(m["conversation_id"])]
     team_ids = {m["team_id"] for m in live_outbound_in_r if m["team_id"] is not None}
 
     with_reply, without_reply = defaultdict(int), defaultdict(int)
@@ -966,9 +973,9 @@ def export_teams(ctx):
 
     csat = defaultdict(lambda: defaultdict(int))
     for c in ctx.surveys.values():
-        if (c["status"] == "COMPLETED" and c["team_id"] is not None and c["score"] is not None
+        if (c["team_id"] is not None and ctx.completed_score(c) is not None
                 and ctx.in_r(c["responded_at"]) and ctx.conv_ok(c["conversation_id"])):
-            csat[c["team_id"]][c["score"]] += 1
+            csat[c["team_id"]][ctx.completed_score(c)] += 1
 
     tags_added, topics_added = defaultdict(int), defaultdict(int)
     for a in ctx.tag_apps.values():
@@ -1119,7 +1126,7 @@ def export_agent_metrics(ctx):
     contacts_helped, replies = defaultdict(set), defaultdict(int)
     for m in ctx.messages.values():
         a = m["agent_id"]
-        if (a in humans and m["deleted_at"] is None and m["direction"] == "OUTBOUND"
+        if (a in humans and ctx.is_outbound(m)
                 and ctx.in_r(m["created_at"]) and ctx.conv_ok(m["conversation_id"])):
             active.add(a)
             replies[a] += 1
@@ -1171,8 +1178,8 @@ def export_agent_metrics(ctx):
         a = c["agent_id"]
         if a in humans and ctx.in_r(c["responded_at"]) and ctx.conv_ok(c["conversation_id"]):
             active.add(a)
-            if c["status"] == "COMPLETED" and c["score"] is not None:
-                csat[a][c["score"]] += 1
+            if ctx.completed_score(c) is not None:
+                csat[a][ctx.completed_score(c)] += 1
 
     rows = []
     for a in sorted(active, key=lambda a: (ctx.agents[a]["name"], a)):
@@ -1204,7 +1211,7 @@ def export_responses(ctx):
         entries = ctx.qes_by_conv.get(cid, [])
         previous = None
         for m in msgs:
-            if m["deleted_at"] is not None or not ctx.is_human_outbound(m):
+            if not ctx.is_human_outbound(m):
                 continue
             pending = [q for q in entries
                        if (previous is None or q["at"] > previous["created_at"])
@@ -1235,8 +1242,7 @@ def export_virtual_agents(ctx):
     for m in ctx.messages.values():
         cid = m["conversation_id"]
         channel = ctx.channel_of(cid)
-        if (m["deleted_at"] is None and m["direction"] == "OUTBOUND"
-                and ctx.is_virtual(m["agent_id"]) and ctx.in_r(m["created_at"])
+        if (ctx.is_outbound(m) and ctx.is_virtual(m["agent_id"]) and ctx.in_r(m["created_at"])
                 and channel is not None and ctx.conv_ok(cid)):
             convs[(m["agent_id"], channel)].add(cid)
 

@@ -86,6 +86,7 @@ public final class Loader {
     private let options: LoadOptions
     private let logger: Logger
     private var stagingReady = false
+    private let facts: FactMaintenance
     public var progressHandler: ((LoadProgress) -> Void)?
     /// Cancels the load from another thread: it stops before its next read (within a quarter of
     /// a second, also inside a long line or on a quiet standard input) and throws
@@ -97,6 +98,7 @@ public final class Loader {
         self.connection = connection
         self.options = options
         self.logger = logger
+        self.facts = FactMaintenance(connection: connection)
     }
 
     /// Loads every source in turn. Throws on I/O or database failure; invalid records do not
@@ -114,6 +116,7 @@ public final class Loader {
                 try loadOne(source, summary: &summary, rejectsOutput: rejectsOutput)
             }
             try analyzeChangedTables(summary.loadedByKind)
+            try facts.analyzeGrownTables(fraction: 0.1)
             summary.seconds = Date().timeIntervalSince(started)
             if let rejectsOutput, let failure = rejectsOutput.close() {
                 throw RejectsFileError(summary: summary, path: rejectsOutput.path, failure: failure,
@@ -417,9 +420,12 @@ public final class Loader {
                 try connection.copyIn("copy \(staging) (\(columns)) from stdin") { writer in
                     try writer.write(state.rows[index])
                 }
+                try facts.captureTouched(kind)
                 try connection.execute(upsertSQL(kind))
                 loadedNow += Int64(state.rowCounts[index])
             }
+            // The facts of what the batch touched, in the same transaction as its rows.
+            if loadedNow > 0 { try facts.refreshTouched() }
             try copyRejects(&state)
             try connection.execute("""
                 update warehouse.loads set lines_read = lines_read + $2, records_loaded = records_loaded + $3,
@@ -427,6 +433,7 @@ public final class Loader {
                 where load_id = $1
                 """, [String(loadID), String(state.linesInBatch), String(loadedNow), String(rejectedNow)])
         }
+        if loadedNow > 0 { try facts.analyzeGrownTables(fraction: 0.5) }
         return batch.rowCounts.map(Int64.init)
     }
 
@@ -462,6 +469,7 @@ public final class Loader {
                 from inbox.\(kind.table) with no data
                 """)
         }
+        try facts.prepare()
         stagingReady = true
     }
 

@@ -216,9 +216,9 @@ comment on function export.channel_ids() is 'The selected channel ids, or null f
 create function export.channel_selected(channel_id text) returns boolean
 language sql stable parallel safe
 as $$
-    -- the text test first: without a channel filter no array is parsed
+    -- the text test first: without a channel filter no array is parsed (export.channel_matches)
     select coalesce(current_setting('inbox_export.channel_ids', true), '') = ''
-        or coalesce(channel_id = any (export.channel_ids()), false)
+        or export.channel_matches(channel_id, export.channel_ids())
 $$;
 comment on function export.channel_selected(text) is
 'True when no channel filter is set, else when channel_id is one of the selected channels (a null channel, i.e. an unknown conversation, is then false).';
@@ -235,13 +235,6 @@ comment on function export.is_scheduled() is 'True for a scheduled export (the t
 
 create function export.content_allowed(medium text) returns boolean
 language sql stable parallel safe
-as $$
-    select not export.is_scheduled()
-       and case export.content_policy()
-               when 'all' then true
-               when 'twitter' then coalesce(medium = 'TWITTER', false)
-               else false
-           end
-$$;
+as $$ select export.content_allowed(medium, export.content_policy(), export.is_scheduled()) $$;
 comment on function export.content_allowed(text) is
 'Whether the messages export writes a message''s content: never in a scheduled export; else always (all), never (none) or only on a TWITTER channel (twitter, default).';
