@@ -64,10 +64,6 @@ comment on function export.agent_availability_between(date, date, text, timestam
 'agent-availability, typed, for the dates from_date..to_date (inclusive) read in time_zone. Unordered.';
 
 create view export.agent_availability as
-with parameters as materialized (
-    select * from export.session_parameters()
-)
-
 select
     a.user_id,
     a.user_name,
@@ -77,8 +73,7 @@ select
     export.format_timestamp(a.from_at) as from_at,
     export.format_timestamp(a.to_at) as to_at,
     a.duration_seconds as duration
-from parameters as p
-cross join lateral export.agent_availability_within(p.range_start, p.range_end, p.as_of) as a
+from export.agent_availability_within(export.range_start(), export.range_end(), export.as_of()) as a
 order by a.from_at, a.user_id collate "C", a.presence_id collate "C";
 
 comment on view export.agent_availability is

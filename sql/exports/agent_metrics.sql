@@ -215,10 +215,6 @@ comment on function export.agent_metrics_between(date, date, text, text[], times
 'agent-metrics, typed, for the dates from_date..to_date (inclusive) read in time_zone. Unordered.';
 
 create view export.agent_metrics as
-with parameters as materialized (
-    select * from export.session_parameters()
-)
-
 select
     m.user_id,
     m.user_name,
@@ -242,8 +238,7 @@ select
     m.csat_score_3,
     m.csat_score_4,
     m.csat_score_5
-from parameters as p
-cross join lateral export.agent_metrics_within(p.range_start, p.range_end, p.as_of, p.channel_ids) as m
+from export.agent_metrics_within(export.range_start(), export.range_end(), export.as_of(), export.channel_ids()) as m
 order by m.user_name collate "C", m.user_id collate "C";
 
 comment on view export.agent_metrics is

@@ -76,10 +76,6 @@ comment on function export.contact_attributes_between(date, date, text, text[], 
 'contact-attributes, typed, for the dates from_date..to_date (inclusive) read in time_zone. Unordered.';
 
 create view export.contact_attributes as
-with parameters as materialized (
-    select * from export.session_parameters()
-)
-
 select
     a.contact_profile_id,
     a.contact_primary_identifier,
@@ -88,8 +84,7 @@ select
     a.attribute_name,
     a.attribute_value,
     a.attribute_type
-from parameters as p
-cross join lateral export.contact_attributes_within(p.range_start, p.range_end, p.as_of, p.channel_ids) as a
+from export.contact_attributes_within(export.range_start(), export.range_end(), export.as_of(), export.channel_ids()) as a
 order by a.contact_profile_id collate "C", a.attribute_name collate "C", a.attribute_id collate "C";
 
 comment on view export.contact_attributes is

@@ -83,10 +83,6 @@ comment on function export.contacts_between(date, date, text, text[], timestampt
 'contacts, typed, for the dates from_date..to_date (inclusive) read in time_zone. Unordered.';
 
 create view export.contacts as
-with parameters as materialized (
-    select * from export.session_parameters()
-)
-
 select
     c.contact_profile_id,
     c.medium,
@@ -97,8 +93,7 @@ select
     c.inbound_message_count,
     c.outbound_message_count,
     export.format_timestamp(c.last_updated_at) as last_updated
-from parameters as p
-cross join lateral export.contacts_within(p.range_start, p.range_end, p.as_of, p.channel_ids) as c
+from export.contacts_within(export.range_start(), export.range_end(), export.as_of(), export.channel_ids()) as c
 order by c.contact_profile_id collate "C";
 
 comment on view export.contacts is

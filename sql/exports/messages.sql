@@ -197,10 +197,6 @@ comment on function export.messages_between(date, date, text, text[], timestampt
 'messages, typed, for the dates from_date..to_date (inclusive) read in time_zone. Unordered.';
 
 create view export.messages as
-with parameters as materialized (
-    select * from export.session_parameters()
-)
-
 select
     m.message_id,
     export.format_timestamp(m.created_at) as created_at,
@@ -231,9 +227,9 @@ select
     m.previous_message_id,
     m.seconds_since_previous_message as time_since_previous_message,
     m.sentiment
-from parameters as p
-cross join lateral export.messages_within(
-    p.range_start, p.range_end, p.as_of, p.channel_ids, p.content_policy, p.is_scheduled) as m
+from export.messages_within(
+    export.range_start(), export.range_end(), export.as_of(), export.channel_ids(), export.content_policy(),
+    export.is_scheduled()) as m
 order by m.created_at, m.message_id collate "C";
 
 comment on view export.messages is

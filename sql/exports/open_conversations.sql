@@ -135,10 +135,6 @@ comment on function export.open_conversations_between(date, date, text, text[], 
 'open-conversations, typed, created on the dates from_date..to_date (inclusive, read in time_zone; null = open). Unordered.';
 
 create view export.open_conversations as
-with parameters as materialized (
-    select * from export.session_parameters()
-)
-
 select
     o.conversation_id,
     o.medium,
@@ -172,8 +168,7 @@ select
     export.format_timestamp(o.last_updated_at) as last_updated,
     o.language,
     o.sentiment
-from parameters as p
-cross join lateral export.open_conversations_within(p.range_start, p.range_end, p.as_of, p.channel_ids) as o
+from export.open_conversations_within(export.range_start(), export.range_end(), export.as_of(), export.channel_ids()) as o
 order by o.created_at, o.conversation_id collate "C";
 
 comment on view export.open_conversations is

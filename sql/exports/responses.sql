@@ -93,10 +93,6 @@ comment on function export.responses_between(date, date, text, text[], timestamp
 'responses, typed, for the dates from_date..to_date (inclusive) read in time_zone. Unordered.';
 
 create view export.responses as
-with parameters as materialized (
-    select * from export.session_parameters()
-)
-
 select
     r.conversation_id,
     r.medium,
@@ -114,8 +110,7 @@ select
     r.inbound_message_id,
     r.outbound_message_id,
     r.conversation_url
-from parameters as p
-cross join lateral export.responses_within(p.range_start, p.range_end, p.as_of, p.channel_ids) as r
+from export.responses_within(export.range_start(), export.range_end(), export.as_of(), export.channel_ids()) as r
 order by r.to_at, r.conversation_id collate "C", r.outbound_message_id collate "C";
 
 comment on view export.responses is

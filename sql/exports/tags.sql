@@ -94,10 +94,6 @@ comment on function export.tags_between(date, date, text, text[], timestamptz) i
 'tags, typed, for the dates from_date..to_date (inclusive) read in time_zone. Unordered.';
 
 create view export.tags as
-with parameters as materialized (
-    select * from export.session_parameters()
-)
-
 select
     t.tag_id,
     t.tag_name,
@@ -108,8 +104,7 @@ select
     t.medium,
     t.channel,
     t.channel_display_name
-from parameters as p
-cross join lateral export.tags_within(p.range_start, p.range_end, p.as_of, p.channel_ids) as t
+from export.tags_within(export.range_start(), export.range_end(), export.as_of(), export.channel_ids()) as t
 order by t.tag_name collate "C" nulls last, t.tag_id collate "C", t.channel_id collate "C";
 
 comment on view export.tags is

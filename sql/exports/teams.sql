@@ -209,10 +209,6 @@ comment on function export.teams_between(date, date, text, text[], timestamptz) 
 'teams, typed, for the dates from_date..to_date (inclusive) read in time_zone. Unordered.';
 
 create view export.teams as
-with parameters as materialized (
-    select * from export.session_parameters()
-)
-
 select
     export.format_timestamp(t.created_at) as created_at,
     t.team_id,
@@ -234,8 +230,7 @@ select
     t.tags_added,
     t.topics_added,
     t.replies
-from parameters as p
-cross join lateral export.teams_within(p.range_start, p.range_end, p.as_of, p.channel_ids) as t
+from export.teams_within(export.range_start(), export.range_end(), export.as_of(), export.channel_ids()) as t
 order by t.team_name collate "C" nulls last, t.team_id collate "C";
 
 comment on view export.teams is

@@ -90,10 +90,6 @@ comment on function export.topics_between(date, date, text, text[], timestamptz)
 'topics, typed, for the dates from_date..to_date (inclusive) read in time_zone. Unordered.';
 
 create view export.topics as
-with parameters as materialized (
-    select * from export.session_parameters()
-)
-
 select
     t.topic_id,
     t.topic_name,
@@ -103,8 +99,7 @@ select
     t.medium,
     t.channel,
     t.channel_display_name
-from parameters as p
-cross join lateral export.topics_within(p.range_start, p.range_end, p.as_of, p.channel_ids) as t
+from export.topics_within(export.range_start(), export.range_end(), export.as_of(), export.channel_ids()) as t
 order by t.topic_name collate "C" nulls last, t.topic_id collate "C", t.channel_id collate "C";
 
 comment on view export.topics is

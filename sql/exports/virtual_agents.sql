@@ -155,10 +155,6 @@ comment on function export.virtual_agents_between(date, date, text, text[], time
 'virtual-agents, typed, for the dates from_date..to_date (inclusive) read in time_zone. Unordered.';
 
 create view export.virtual_agents as
-with parameters as materialized (
-    select * from export.session_parameters()
-)
-
 select
     v.agent_id,
     v.agent_name,
@@ -172,8 +168,7 @@ select
     v.total_conversations_with_topic,
     v.total_tagged_messages,
     v.total_message_tags
-from parameters as p
-cross join lateral export.virtual_agents_within(p.range_start, p.range_end, p.as_of, p.channel_ids) as v
+from export.virtual_agents_within(export.range_start(), export.range_end(), export.as_of(), export.channel_ids()) as v
 order by v.agent_name collate "C", v.agent_id collate "C", v.channel_id collate "C";
 
 comment on view export.virtual_agents is
