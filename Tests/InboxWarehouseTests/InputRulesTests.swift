@@ -10,7 +10,7 @@ import Testing
 struct InputRulesTests {
     /// Microseconds since the Unix epoch of a UTC wall time, for readable expectations.
     static func micros(_ year: Int, _ month: Int, _ day: Int, _ hour: Int, _ minute: Int, _ second: Int, _ micro: Int64 = 0) -> Int64 {
-        Int64(daysFromCivil(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second) * 1_000_000 + micro
+        Int64(CivilCalendar.daysSinceEpoch(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second) * 1_000_000 + micro
     }
 
     @Test("case 6: a seconds field of 60 is rejected (no leap seconds), 59 is the last second")

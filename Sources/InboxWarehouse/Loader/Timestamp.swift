@@ -39,7 +39,7 @@ struct UTCInstant: Comparable {
         guard let hour = digits(11, 2), bytes[13] == UInt8(ascii: ":"),
               let minute = digits(14, 2), bytes[16] == UInt8(ascii: ":"),
               let second = digits(17, 2) else { return nil }
-        guard year >= 1, (1...12).contains(month), day >= 1, day <= daysInMonth(year: year, month: month),
+        guard year >= 1, (1...12).contains(month), day >= 1, day <= CivilCalendar.daysInMonth(year: year, month: month),
               hour <= 23, minute <= 59, second <= 59 else { return nil }
         var index = 19
         var fractionMicros: Int64 = 0
@@ -76,7 +76,7 @@ struct UTCInstant: Comparable {
             return nil
         }
         guard index == count else { return nil }
-        let days = Int64(daysFromCivil(year: year, month: month, day: day))
+        let days = Int64(CivilCalendar.daysSinceEpoch(year: year, month: month, day: day))
         let seconds = days * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetSeconds)
         let micros = seconds * 1_000_000 + fractionMicros
         // Keep to what PostgreSQL stores without era notation: years 0001 to 9999 in UTC.
@@ -84,8 +84,8 @@ struct UTCInstant: Comparable {
         return UTCInstant(microseconds: micros)
     }
 
-    static let minimumMicros = Int64(daysFromCivil(year: 1, month: 1, day: 1)) * 86_400_000_000
-    static let maximumMicros = Int64(daysFromCivil(year: 10000, month: 1, day: 1)) * 86_400_000_000
+    static let minimumMicros = Int64(CivilCalendar.daysSinceEpoch(year: 1, month: 1, day: 1)) * 86_400_000_000
+    static let maximumMicros = Int64(CivilCalendar.daysSinceEpoch(year: 10000, month: 1, day: 1)) * 86_400_000_000
 
     /// `YYYY-MM-DD HH:MM:SS.ffffff+00`, the literal handed to PostgreSQL.
     var postgresLiteral: String {
@@ -99,7 +99,7 @@ struct UTCInstant: Comparable {
         var days = microseconds / 86_400_000_000
         var rest = microseconds % 86_400_000_000
         if rest < 0 { rest += 86_400_000_000; days -= 1 }
-        let (year, month, day) = civilFromDays(Int(days))
+        let (year, month, day) = CivilCalendar.date(daysSinceEpoch: Int(days))
         let seconds = Int(rest / 1_000_000)
         let micros = Int(rest % 1_000_000)
         func append(_ value: Int, width: Int) {
@@ -124,38 +124,4 @@ struct UTCInstant: Comparable {
         }
         output.append(UInt8(ascii: "+")); output.append(UInt8(ascii: "0")); output.append(UInt8(ascii: "0"))
     }
-}
-
-func isLeapYear(_ year: Int) -> Bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-}
-
-func daysInMonth(year: Int, month: Int) -> Int {
-    switch month {
-    case 2: return isLeapYear(year) ? 29 : 28
-    case 4, 6, 9, 11: return 30
-    default: return 31
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
-    let y = month <= 2 ? year - 1 : year
-    let era = (y >= 0 ? y : y - 399) / 400
-    let yearOfEra = y - era * 400
-    let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-    let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-    return era * 146_097 + dayOfEra - 719_468
-}
-
-func civilFromDays(_ days: Int) -> (year: Int, month: Int, day: Int) {
-    let z = days + 719_468
-    let era = (z >= 0 ? z : z - 146_096) / 146_097
-    let dayOfEra = z - era * 146_097
-    let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-    let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-    let mp = (5 * dayOfYear + 2) / 153
-    let day = dayOfYear - (153 * mp + 2) / 5 + 1
-    let month = mp + (mp < 10 ? 3 : -9)
-    return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
 }
