@@ -72,17 +72,7 @@ extension InboxWarehouseCommand.Import {
                 help: ArgumentHelp("Chatwoot's web address, for the Conversation URL column (https://app.chatwoot.com).", valueName: "url"))
         var chatwootURL: String?
 
-        @Option(help: ArgumentHelp("Also write every reject as an NDJSON line {\"source\",\"line\",\"reason\",\"raw\"}.", valueName: "file"))
-        var rejects: String?
-
-        @Option(name: .customLong("batch-lines"), help: "Lines per transaction.")
-        var batchLines = 50_000
-
-        @Flag(help: "Print nothing but errors.")
-        var quiet = false
-
-        @Flag(help: "Print a JSON summary on standard output.")
-        var json = false
+        @OptionGroup var output: LoadOutputOptions
 
         @Option(name: .customLong("save-as"),
                 help: ArgumentHelp("Save these settings as a named source for `import run` and `schedule add --import chatwoot:NAME` (the URL must not carry a password).",
@@ -105,15 +95,14 @@ extension InboxWarehouseCommand.Import {
             if !ChatwootImportOptions.isValidSourceName(sourceName) {
                 throw ValidationError("--source-name must be 1 to 40 letters, digits, _ or -")
             }
-            if batchLines < 1 { throw ValidationError("--batch-lines must be positive") }
             if sourceURL.isEmpty { throw ValidationError("--source-url must name the Chatwoot database") }
         }
 
         func run() throws {
             let mode: ChatwootImportOptions.Mode = full ? .full : since.map { .since($0) } ?? .incremental
             let options = ChatwootImportOptions(accountID: accountID, sourceName: sourceName, mode: mode, chatwootURL: chatwootURL,
-                                                batchLines: batchLines, rejectsPath: rejects)
-            if !quiet && !json { printStatus("importing Chatwoot account \(accountID) from \(redactPassword(sourceURL))") }
+                                                batchLines: output.batchLines, rejectsPath: output.rejects)
+            if !output.quiet && !output.json { printStatus("importing Chatwoot account \(accountID) from \(redactPassword(sourceURL))") }
             let (summary, saved) = try reportingErrors { () throws -> (ChatwootImportSummary, ImportSource?) in
                 let (database, _) = try connection.connectMigrated()
                 let importer = ChatwootImporter(sourceConninfo: sourceURL, warehouse: database, options: options)
@@ -123,10 +112,10 @@ extension InboxWarehouseCommand.Import {
                                                         chatwootURL: chatwootURL)
                 return (summary, try ImportSourceStore(connection: database).save(definition).source)
             }
-            if json {
+            if output.json {
                 printImportJSON(summary, accountID: accountID, sourceName: sourceName, savedAs: saved?.reference)
-            } else if !quiet {
-                printImportSummary(summary, rejects: rejects)
+            } else if !output.quiet {
+                printImportSummary(summary, rejects: output.rejects)
                 if let saved { printStatus("saved as source \(saved.reference) (import run \(saved.name); schedule add ... --import \(saved.reference))") }
             }
             if summary.load.rejected > 0 { throw ExitCode(2) }
@@ -153,39 +142,25 @@ extension InboxWarehouseCommand.Import {
         @Flag(help: "Read everything, whatever the stored marks say, and refresh them.")
         var full = false
 
-        @Option(help: ArgumentHelp("Also write every reject as an NDJSON line {\"source\",\"line\",\"reason\",\"raw\"}.", valueName: "file"))
-        var rejects: String?
-
-        @Option(name: .customLong("batch-lines"), help: "Lines per transaction.")
-        var batchLines = 50_000
-
-        @Flag(help: "Print nothing but errors.")
-        var quiet = false
-
-        @Flag(help: "Print a JSON summary on standard output.")
-        var json = false
-
-        func validate() throws {
-            if batchLines < 1 { throw ValidationError("--batch-lines must be positive") }
-        }
+        @OptionGroup var output: LoadOutputOptions
 
         func run() throws {
             let (source, summary) = try reportingErrors { () throws -> (ImportSource, ChatwootImportSummary) in
                 let (database, _) = try connection.connectMigrated()
                 let store = ImportSourceStore(connection: database)
                 guard let source = try store.named(name) else { throw WarehouseError.invalidParameter("no saved source named \"\(name)\"") }
-                if !quiet && !json {
+                if !output.quiet && !output.json {
                     printStatus("importing \(source.reference): Chatwoot account \(source.accountID) from \(redactPassword(source.conninfo))")
                 }
                 let summary = try cancellingOnInterrupt(database) {
-                    try store.run(source, mode: full ? .full : .incremental, batchLines: batchLines, rejectsPath: rejects)
+                    try store.run(source, mode: full ? .full : .incremental, batchLines: output.batchLines, rejectsPath: output.rejects)
                 }
                 return (source, summary)
             }
-            if json {
+            if output.json {
                 printImportJSON(summary, accountID: source.accountID, sourceName: source.sourceName, savedAs: nil)
-            } else if !quiet {
-                printImportSummary(summary, rejects: rejects)
+            } else if !output.quiet {
+                printImportSummary(summary, rejects: output.rejects)
             }
             if summary.load.rejected > 0 { throw ExitCode(2) }
         }
