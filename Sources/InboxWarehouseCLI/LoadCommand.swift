@@ -20,8 +20,8 @@ extension InboxWarehouseCommand {
                 A rejected line longer than 64 KiB keeps its first 64 KiB in the reject; its reason \
                 ends with the whole line's length and sha256.
 
-                --rejects FILE: a regular file is created or truncated and written in place (a \
-                symbolic link to it is followed). A FIFO, a character device such as /dev/null, \
+                --rejects FILE: a regular file is created (mode 0600: rejects hold raw input) or \
+                truncated and written in place, keeping its mode (a symbolic link to it is followed). A FIFO, a character device such as /dev/null, \
                 and /dev/stdout, /dev/stderr or /dev/fd/N are written in place: never replaced, \
                 and a standard stream is written through the descriptor the command already has. \
                 A directory, a block device or a dangling symbolic link is refused. If the file \
