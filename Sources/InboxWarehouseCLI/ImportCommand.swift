@@ -103,20 +103,23 @@ extension InboxWarehouseCommand.Import {
             let options = ChatwootImportOptions(accountID: accountID, sourceName: sourceName, mode: mode, chatwootURL: chatwootURL,
                                                 batchLines: output.batchLines, rejectsPath: output.rejects)
             if !output.quiet && !output.json { printStatus("importing Chatwoot account \(accountID) from \(redactPassword(sourceURL))") }
-            let (summary, saved) = try reportingErrors { () throws -> (ChatwootImportSummary, ImportSource?) in
+            let (summary, saved) = try reportingErrors { () throws -> (ChatwootImportSummary, (source: ImportSource, replaced: Bool)?) in
                 let (database, _) = try connection.connectMigrated()
                 let importer = ChatwootImporter(sourceConninfo: sourceURL, warehouse: database, options: options)
                 let summary = try cancellingOnInterrupt(database) { try importer.run() }
                 guard let saveAs else { return (summary, nil) }
                 let definition = ImportSourceDefinition(name: saveAs, conninfo: sourceURL, accountID: accountID, sourceName: sourceName,
                                                         chatwootURL: chatwootURL)
-                return (summary, try ImportSourceStore(connection: database).save(definition).source)
+                return (summary, try ImportSourceStore(connection: database).save(definition))
             }
             if output.json {
-                printImportJSON(summary, accountID: accountID, sourceName: sourceName, savedAs: saved?.reference)
+                printImportJSON(summary, accountID: accountID, sourceName: sourceName, savedAs: saved?.source.reference)
             } else if !output.quiet {
                 printImportSummary(summary, rejects: output.rejects)
-                if let saved { printStatus("saved as source \(saved.reference) (import run \(saved.name); schedule add ... --import \(saved.reference))") }
+                if let (source, replaced) = saved {
+                    printStatus("saved as source \(source.reference)\(replaced ? ", replacing its previous settings" : "") "
+                                + "(import run \(source.name); schedule add ... --import \(source.reference))")
+                }
             }
             if summary.load.rejected > 0 { throw ExitCode(2) }
         }

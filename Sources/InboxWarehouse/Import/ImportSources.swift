@@ -119,8 +119,10 @@ public struct ImportSourceStore {
             on conflict (name) do update
             set source_kind = excluded.source_kind, conninfo = excluded.conninfo, account_id = excluded.account_id,
                 source_name = excluded.source_name, chatwoot_url = excluded.chatwoot_url, updated_at = clock_timestamp()
-            returning created_at <> updated_at
+            returning xmax::text <> '0'
             """, binds: [definition.name, definition.conninfo, definition.accountID, definition.sourceName, definition.chatwootURL])
+        // xmax is 0 for a row this statement inserted, the updating transaction's id for one it
+        // replaced (PostgreSQL's upsert idiom).
         guard let source = try named(definition.name) else { throw WarehouseError.schema("the source just saved cannot be read back") }
         return (source, saved.scalar == "t")
     }
