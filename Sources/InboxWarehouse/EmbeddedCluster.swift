@@ -452,7 +452,7 @@ public struct EmbeddedCluster: Sendable {
     public func ensureDatabase(named name: String) throws {
         let connection = try PostgresConnectionFactory.connect(url(database: "postgres"))
         defer { connection.close() }
-        let exists = try connection.execute("select 1 from pg_database where datname = $1", [name])
+        let exists = try connection.execute("select 1 from pg_database where datname = $1", binds: [name])
         if exists.rowCount == 0 {
             do {
                 try connection.execute("create database \(try connection.escapeIdentifier(name))")
@@ -557,13 +557,13 @@ public struct EmbeddedCluster: Sendable {
     }
 
     @discardableResult
-    private func runAsServerUser(_ executable: String, _ arguments: [String], allowFailure: Bool = false) throws -> ProcessResult {
-        let result: ProcessResult
+    private func runAsServerUser(_ executable: String, _ arguments: [String], allowFailure: Bool = false) throws -> ChildProcess.Result {
+        let result: ChildProcess.Result
         if geteuid() == 0 {
-            result = try ProcessRunner.run(PostgresBinaries.runuser(), ["-u", "postgres", "--", executable] + arguments,
-                                           currentDirectory: home)
+            result = try ChildProcess.run(PostgresBinaries.runuser(), ["-u", "postgres", "--", executable] + arguments,
+                                          currentDirectory: home)
         } else {
-            result = try ProcessRunner.run(executable, arguments, currentDirectory: home)
+            result = try ChildProcess.run(executable, arguments, currentDirectory: home)
         }
         if result.status != 0 && !allowFailure {
             let name = URL(fileURLWithPath: executable).lastPathComponent
@@ -638,71 +638,5 @@ struct PostgresBinaries {
             return candidate
         }
         throw WarehouseError.configuration("running as root needs `runuser` (util-linux) to start PostgreSQL as the postgres user")
-    }
-}
-
-struct ProcessResult {
-    let status: Int32
-    let standardOutput: String
-    let standardError: String
-}
-
-enum ProcessRunner {
-    /// Runs a program to completion (posix_spawn + waitpid) with its output captured through
-    /// temporary files, so a daemon it leaves behind (pg_ctl's server) can never hold a pipe open.
-    static func run(_ executable: String, _ arguments: [String], currentDirectory: URL? = nil) throws -> ProcessResult {
-        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("inbox-warehouse-\(getpid())-\(UUID().uuidString).out").path
-        let errorPath = outputPath + ".err"
-        defer { unlink(outputPath); unlink(errorPath) }
-        let pid = try Subprocess.spawn(executable, arguments, standardInput: "/dev/null", standardOutput: outputPath,
-                                       standardError: errorPath, currentDirectory: currentDirectory?.path)
-        let status = Subprocess.wait(pid)
-        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        let error = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
-        return ProcessResult(status: status, standardOutput: output, standardError: error)
-    }
-}
-
-/// Thin wrappers over posix_spawn and waitpid.
-enum Subprocess {
-    /// Starts `executable` (searched on PATH when it has no slash). Each standard stream is
-    /// either a path to open or an already open descriptor to hand over.
-    static func spawn(_ executable: String, _ arguments: [String], standardInput: String? = nil,
-                      standardOutput: String? = nil, standardError: String? = nil,
-                      standardOutputDescriptor: Int32? = nil, currentDirectory: String? = nil) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        if let standardInput { posix_spawn_file_actions_addopen(&actions, 0, standardInput, O_RDONLY, 0) }
-        if let standardOutputDescriptor { posix_spawn_file_actions_adddup2(&actions, standardOutputDescriptor, 1) }
-        if let standardOutput { posix_spawn_file_actions_addopen(&actions, 1, standardOutput, O_WRONLY | O_CREAT | O_TRUNC, 0o600) }
-        if let standardError { posix_spawn_file_actions_addopen(&actions, 2, standardError, O_WRONLY | O_CREAT | O_TRUNC, 0o600) }
-        var command = [executable] + arguments
-        var program = executable
-        if let currentDirectory {
-            // posix_spawn has no portable chdir action: let a shell change directory, then exec.
-            command = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", currentDirectory] + command
-            program = "/bin/sh"
-        }
-        let argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let result = program.contains("/")
-            ? posix_spawn(&pid, program, &actions, nil, argv, environ)
-            : posix_spawnp(&pid, program, &actions, nil, argv, environ)
-        guard result == 0 else {
-            throw WarehouseError.io("cannot run \(executable): \(String(cString: strerror(result)))")
-        }
-        return pid
-    }
-
-    /// Waits for the process; returns its exit status (128 + signal when killed).
-    static func wait(_ pid: pid_t) -> Int32 {
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            if errno != EINTR { return -1 }
-        }
-        if status & 0x7f == 0 { return (status >> 8) & 0xff }
-        return 128 + (status & 0x7f)
     }
 }

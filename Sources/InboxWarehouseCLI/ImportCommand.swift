@@ -6,7 +6,12 @@ extension InboxWarehouseCommand {
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Import an inbox's data from its own database into the warehouse.",
-            subcommands: [Chatwoot.self])
+            discussion: """
+                `import chatwoot ... --save-as NAME` saves a source's settings (never a password); \
+                `import run NAME` imports it again, and `schedule add ... --import chatwoot:NAME` \
+                imports it before each scheduled export. See docs/sources/chatwoot.md.
+                """,
+            subcommands: [Chatwoot.self, Run.self, List.self, Remove.self])
     }
 }
 
@@ -29,6 +34,13 @@ extension InboxWarehouseCommand.Import {
                   inbox-warehouse import chatwoot --source-url "postgresql://reader@chatwoot-db/chatwoot_production?sslmode=require" --account-id 1
                   inbox-warehouse import chatwoot --source-url "service=chatwoot" --account-id 3 --full
                   inbox-warehouse import chatwoot --source-url "$CHATWOOT_DB" --account-id 1 --since 2026-03-01T00:00:00Z
+                  inbox-warehouse import chatwoot --source-url "service=chatwoot" --account-id 1 --save-as acme
+
+                --save-as NAME saves the source's settings in the warehouse once the import has run \
+                (replacing those saved under NAME before), for `import run NAME` and for schedules \
+                (`schedule add ... --import chatwoot:NAME`). A saved source URL must not carry a \
+                password: the scheduler's libpq finds it in PGPASSWORD, ~/.pgpass (PGPASSFILE) or a \
+                service file, so no secret is stored in the warehouse.
 
                 Exit status: 0 every record loaded; 2 some records were rejected (the rest loaded; \
                 see warehouse.load_rejects); 1 failure; 64 invalid command line.
@@ -60,90 +72,199 @@ extension InboxWarehouseCommand.Import {
                 help: ArgumentHelp("Chatwoot's web address, for the Conversation URL column (https://app.chatwoot.com).", valueName: "url"))
         var chatwootURL: String?
 
-        @Option(help: ArgumentHelp("Also write every reject as an NDJSON line {\"source\",\"line\",\"reason\",\"raw\"}.", valueName: "file"))
-        var rejects: String?
+        @OptionGroup var output: LoadOutputOptions
 
-        @Option(name: .customLong("batch-lines"), help: "Lines per transaction.")
-        var batchLines = 50_000
-
-        @Flag(help: "Print nothing but errors.")
-        var quiet = false
-
-        @Flag(help: "Print a JSON summary on standard output.")
-        var json = false
+        @Option(name: .customLong("save-as"),
+                help: ArgumentHelp("Save these settings as a named source for `import run` and `schedule add --import chatwoot:NAME` (the URL must not carry a password).",
+                                   valueName: "name"))
+        var saveAs: String?
 
         func validate() throws {
             if full && since != nil { throw ValidationError("--full and --since exclude each other") }
+            if let saveAs {
+                guard ImportSourceStore.isValidName(saveAs) else {
+                    throw ValidationError("--save-as must be 1 to 100 letters, digits, ., _ or -")
+                }
+                do {
+                    try ImportSourceStore.check(conninfo: sourceURL)
+                } catch let error as WarehouseError {
+                    throw ValidationError("--save-as: \(error.description)")
+                }
+            }
             if accountID < 1 { throw ValidationError("--account-id must be a positive integer") }
             if !ChatwootImportOptions.isValidSourceName(sourceName) {
                 throw ValidationError("--source-name must be 1 to 40 letters, digits, _ or -")
             }
-            if batchLines < 1 { throw ValidationError("--batch-lines must be positive") }
             if sourceURL.isEmpty { throw ValidationError("--source-url must name the Chatwoot database") }
         }
 
         func run() throws {
             let mode: ChatwootImportOptions.Mode = full ? .full : since.map { .since($0) } ?? .incremental
             let options = ChatwootImportOptions(accountID: accountID, sourceName: sourceName, mode: mode, chatwootURL: chatwootURL,
-                                                batchLines: batchLines, rejectsPath: rejects)
-            if !quiet && !json { printStatus("importing Chatwoot account \(accountID) from \(redactPassword(sourceURL))") }
-            let summary = try reportingErrors {
+                                                batchLines: output.batchLines, rejectsPath: output.rejects)
+            if !output.quiet && !output.json { printStatus("importing Chatwoot account \(accountID) from \(redactPassword(sourceURL))") }
+            let (summary, saved) = try reportingErrors { () throws -> (ChatwootImportSummary, (source: ImportSource, replaced: Bool)?) in
                 let (database, _) = try connection.connectMigrated()
                 let importer = ChatwootImporter(sourceConninfo: sourceURL, warehouse: database, options: options)
-                return try cancellingOnInterrupt(database) { try importer.run() }
+                let summary = try cancellingOnInterrupt(database) { try importer.run() }
+                guard let saveAs else { return (summary, nil) }
+                let definition = ImportSourceDefinition(name: saveAs, conninfo: sourceURL, accountID: accountID, sourceName: sourceName,
+                                                        chatwootURL: chatwootURL)
+                return (summary, try ImportSourceStore(connection: database).save(definition))
             }
-            if json { printJSON(summary) } else if !quiet { printSummary(summary) }
+            if output.json {
+                printImportJSON(summary, accountID: accountID, sourceName: sourceName, savedAs: saved?.source.reference)
+            } else if !output.quiet {
+                printImportSummary(summary, rejects: output.rejects)
+                if let (source, replaced) = saved {
+                    printStatus("saved as source \(source.reference)\(replaced ? ", replacing its previous settings" : "") "
+                                + "(import run \(source.name); schedule add ... --import \(source.reference))")
+                }
+            }
             if summary.load.rejected > 0 { throw ExitCode(2) }
         }
+    }
 
-        private func printSummary(_ summary: ChatwootImportSummary) {
-            printStatus("mode: \(summary.mode)")
-            for file in summary.load.files {
-                printStatus("  \(file.source): \(file.lines) records, \(file.loaded) loaded, \(file.rejected) rejected")
-            }
-            let kinds = Set(summary.load.loadedByKind.keys).union(summary.load.rejectedByKind.keys).sorted()
-            for kind in kinds {
-                let name = kind.padding(toLength: max(18, kind.count), withPad: " ", startingAt: 0)
-                printStatus(String(format: "  %@ %10lld loaded %8lld rejected", name as NSString,
-                                   summary.load.loadedByKind[kind] ?? 0, summary.load.rejectedByKind[kind] ?? 0))
-            }
-            let counters = summary.counters
-            printStatus("\(counters.conversations) conversations; \(counters.privateNotes) private notes and "
-                        + "\(counters.activityMessages) activity messages read but not loaded as messages")
-            printStatus(String(format: "%lld records loaded, %lld rejected in %.2f s", summary.load.loaded, summary.load.rejected,
-                               summary.load.seconds))
-            if summary.marks.isEmpty {
-                printStatus("high-water marks left as they were (--since)")
-            } else {
-                printStatus("high-water marks: " + summary.marks.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: "; "))
-            }
-            if summary.load.rejected > 0 {
-                printStatus("rejects are kept in warehouse.load_rejects" + (rejects.map { " and \($0)" } ?? ""))
-            }
-        }
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import a saved source again (incrementally, as a schedule does).",
+            discussion: """
+                Runs the import saved with `import chatwoot ... --save-as NAME`: the same settings, \
+                the same high-water marks. The password comes from libpq's usual places \
+                (PGPASSWORD, ~/.pgpass or PGPASSFILE, a service file).
 
-        private func printJSON(_ summary: ChatwootImportSummary) {
-            struct StreamJSON: Encodable {
-                let source: String, load_id: Int64, records: Int64, loaded: Int64, rejected: Int64
+                Exit status: 0 every record loaded; 2 some records were rejected; 1 failure; 64 \
+                invalid command line.
+                """)
+
+        @OptionGroup var connection: ConnectionOptions
+
+        @Argument(help: "The saved source's name.")
+        var name: String
+
+        @Flag(help: "Read everything, whatever the stored marks say, and refresh them.")
+        var full = false
+
+        @OptionGroup var output: LoadOutputOptions
+
+        func run() throws {
+            let (source, summary) = try reportingErrors { () throws -> (ImportSource, ChatwootImportSummary) in
+                let (database, _) = try connection.connectMigrated()
+                let store = ImportSourceStore(connection: database)
+                guard let source = try store.named(name) else { throw WarehouseError.invalidParameter("no saved source named \"\(name)\"") }
+                if !output.quiet && !output.json {
+                    printStatus("importing \(source.reference): Chatwoot account \(source.accountID) from \(redactPassword(source.conninfo))")
+                }
+                let summary = try cancellingOnInterrupt(database) {
+                    try store.run(source, mode: full ? .full : .incremental, batchLines: output.batchLines, rejectsPath: output.rejects)
+                }
+                return (source, summary)
             }
-            struct SummaryJSON: Encodable {
-                let mode: String, account_id: Int64, source_name: String, conversations: Int
-                let private_notes: Int, activity_messages: Int, streams: [StreamJSON]
-                let loaded_by_kind: [String: Int64], rejected_by_kind: [String: Int64]
-                let loaded: Int64, rejected: Int64, seconds: Double, marks: [String: String]
+            if output.json {
+                printImportJSON(summary, accountID: source.accountID, sourceName: source.sourceName, savedAs: nil)
+            } else if !output.quiet {
+                printImportSummary(summary, rejects: output.rejects)
             }
-            let value = SummaryJSON(
-                mode: summary.mode, account_id: accountID, source_name: sourceName, conversations: summary.counters.conversations,
-                private_notes: summary.counters.privateNotes, activity_messages: summary.counters.activityMessages,
-                streams: summary.load.files.map {
-                    StreamJSON(source: $0.source, load_id: $0.loadID, records: $0.lines, loaded: $0.loaded, rejected: $0.rejected)
-                },
-                loaded_by_kind: summary.load.loadedByKind, rejected_by_kind: summary.load.rejectedByKind,
-                loaded: summary.load.loaded, rejected: summary.load.rejected,
-                seconds: (summary.load.seconds * 1000).rounded() / 1000, marks: summary.marks)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            if let data = try? encoder.encode(value) { print(String(decoding: data, as: UTF8.self)) }
+            if summary.load.rejected > 0 { throw ExitCode(2) }
         }
     }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the saved sources.")
+
+        @OptionGroup var connection: ConnectionOptions
+
+        @Flag(help: "Print JSON.")
+        var json = false
+
+        func run() throws {
+            try reportingErrors {
+                let (database, _) = try connection.connectMigrated()
+                let sources = try ImportSourceStore(connection: database).list()
+                if json {
+                    print(try sortedJSONText(sources))
+                    return
+                }
+                var rows = [["NAME", "KIND", "ACCOUNT", "ID PREFIX", "CHATWOOT URL", "SOURCE URL"]]
+                for source in sources {
+                    rows.append([source.name, source.kind, String(source.accountID), source.sourceName, source.chatwootURL ?? "-",
+                                 redactPassword(source.conninfo)])
+                }
+                print(columnsText(rows), terminator: "")
+            }
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove a saved source (refused while a schedule imports it; the imported data and marks stay).")
+
+        @OptionGroup var connection: ConnectionOptions
+
+        @Argument(help: "The saved source's name.")
+        var name: String
+
+        func run() throws {
+            try reportingErrors {
+                let (database, _) = try connection.connectMigrated()
+                guard try ImportSourceStore(connection: database).remove(name: name) else {
+                    throw WarehouseError.invalidParameter("no saved source named \"\(name)\"")
+                }
+                printStatus("removed source \(name)")
+            }
+        }
+    }
+}
+
+/// The human summary of an import, on stderr.
+private func printImportSummary(_ summary: ChatwootImportSummary, rejects: String?) {
+    printStatus("mode: \(summary.mode)")
+    for file in summary.load.files {
+        printStatus("  \(file.source): \(file.lines) records, \(file.loaded) loaded, \(file.rejected) rejected")
+    }
+    let kinds = Set(summary.load.loadedByKind.keys).union(summary.load.rejectedByKind.keys).sorted()
+    for kind in kinds {
+        let name = kind.padding(toLength: max(18, kind.count), withPad: " ", startingAt: 0)
+        printStatus(String(format: "  %@ %10lld loaded %8lld rejected", name as NSString,
+                           summary.load.loadedByKind[kind] ?? 0, summary.load.rejectedByKind[kind] ?? 0))
+    }
+    let counters = summary.counters
+    printStatus("\(counters.conversations) conversations; \(counters.privateNotes) private notes and "
+                + "\(counters.activityMessages) activity messages read but not loaded as messages")
+    printStatus(String(format: "%lld records loaded, %lld rejected in %.2f s", summary.load.loaded, summary.load.rejected,
+                       summary.load.seconds))
+    if summary.marks.isEmpty {
+        printStatus("high-water marks left as they were (--since)")
+    } else {
+        printStatus("high-water marks: " + summary.marks.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: "; "))
+    }
+    if summary.load.rejected > 0 {
+        printStatus("rejects are kept in warehouse.load_rejects" + (rejects.map { " and \($0)" } ?? ""))
+    }
+}
+
+/// The JSON summary of an import, on stdout.
+private func printImportJSON(_ summary: ChatwootImportSummary, accountID: Int64, sourceName: String, savedAs: String?) {
+    struct StreamJSON: Encodable {
+        let source: String, load_id: Int64, records: Int64, loaded: Int64, rejected: Int64
+    }
+    struct SummaryJSON: Encodable {
+        let mode: String, account_id: Int64, source_name: String, conversations: Int
+        let private_notes: Int, activity_messages: Int, streams: [StreamJSON]
+        let loaded_by_kind: [String: Int64], rejected_by_kind: [String: Int64]
+        let loaded: Int64, rejected: Int64, seconds: Double, marks: [String: String]
+        let saved_as: String?
+    }
+    let value = SummaryJSON(
+        mode: summary.mode, account_id: accountID, source_name: sourceName, conversations: summary.counters.conversations,
+        private_notes: summary.counters.privateNotes, activity_messages: summary.counters.activityMessages,
+        streams: summary.load.files.map {
+            StreamJSON(source: $0.source, load_id: $0.loadID, records: $0.lines, loaded: $0.loaded, rejected: $0.rejected)
+        },
+        loaded_by_kind: summary.load.loadedByKind, rejected_by_kind: summary.load.rejectedByKind,
+        loaded: summary.load.loaded, rejected: summary.load.rejected,
+        seconds: (summary.load.seconds * 1000).rounded() / 1000, marks: summary.marks, saved_as: savedAs)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    if let data = try? encoder.encode(value) { print(String(decoding: data, as: UTF8.self)) }
 }

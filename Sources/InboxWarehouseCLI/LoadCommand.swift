@@ -20,8 +20,8 @@ extension InboxWarehouseCommand {
                 A rejected line longer than 64 KiB keeps its first 64 KiB in the reject; its reason \
                 ends with the whole line's length and sha256.
 
-                --rejects FILE: a regular file is created or truncated and written in place (a \
-                symbolic link to it is followed). A FIFO, a character device such as /dev/null, \
+                --rejects FILE: a regular file is created (mode 0600: rejects hold raw input) or \
+                truncated and written in place, keeping its mode (a symbolic link to it is followed). A FIFO, a character device such as /dev/null, \
                 and /dev/stdout, /dev/stderr or /dev/fd/N are written in place: never replaced, \
                 and a standard stream is written through the descriptor the command already has. \
                 A directory, a block device or a dangling symbolic link is refused. If the file \
@@ -44,24 +44,13 @@ extension InboxWarehouseCommand {
         @Flag(help: "Load nothing from a file that has any invalid record.")
         var strict = false
 
-        @Option(help: ArgumentHelp("Also write every reject as an NDJSON line {\"source\",\"line\",\"reason\",\"raw\"} (a file, FIFO, /dev/null or /dev/stderr: see below).", valueName: "file"))
-        var rejects: String?
-
-        @Option(name: .customLong("batch-lines"), help: "Lines per transaction.")
-        var batchLines = 50_000
-
-        @Flag(help: "Print nothing but errors.")
-        var quiet = false
-
-        @Flag(help: "Print a JSON summary on standard output.")
-        var json = false
+        @OptionGroup var output: LoadOutputOptions
 
         @Argument(help: ArgumentHelp("Event log files; - reads standard input; .gz files are decompressed.", valueName: "file"))
         var files: [String]
 
         func validate() throws {
             if files.isEmpty { throw ValidationError("name at least one file to load (or - for standard input)") }
-            if batchLines < 1 { throw ValidationError("--batch-lines must be positive") }
         }
 
         func run() throws {
@@ -71,8 +60,8 @@ extension InboxWarehouseCommand {
             let (summary, rejectsFailure) = try reportingErrors { () throws -> (LoadSummary, RejectsFileError?) in
                 let (database, _) = try connection.connectMigrated()
                 let loader = Loader(connection: database,
-                                    options: LoadOptions(isStrict: strict, rejectsPath: rejects, batchLines: batchLines))
-                if standardErrorIsTerminal && !quiet {
+                                    options: LoadOptions(isStrict: strict, rejectsPath: output.rejects, batchLines: output.batchLines))
+                if standardErrorIsTerminal && !output.quiet {
                     loader.progressHandler = { progress in
                         var text = "\r\(progress.source): \(progress.lines) lines"
                         if let total = progress.totalBytes, total > 0 {
@@ -82,7 +71,7 @@ extension InboxWarehouseCommand {
                         FileHandle.standardError.write(Data((text + "\u{1B}[K").utf8))
                     }
                 }
-                defer { if standardErrorIsTerminal && !quiet { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
+                defer { if standardErrorIsTerminal && !output.quiet { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
                 do {
                     let summary = try stoppingOnInterrupt(loader) {
                         try cancellingOnInterrupt(database) { try loader.load(files.map(LoadSource.init(argument:))) }
@@ -92,7 +81,7 @@ extension InboxWarehouseCommand {
                     return (error.summary, error)
                 }
             }
-            if json { printJSON(summary) } else if !quiet { printSummary(summary, rejectsWritten: rejectsFailure == nil) }
+            if output.json { printJSON(summary) } else if !output.quiet { printSummary(summary, rejectsWritten: rejectsFailure == nil) }
             if let rejectsFailure {
                 printError(rejectsFailure.description)
                 throw ExitCode(1)
@@ -153,7 +142,7 @@ extension InboxWarehouseCommand {
             printStatus(String(format: "%lld records loaded, %lld rejected in %.2f s (%.0f lines/s)",
                                summary.loaded, summary.rejected, summary.seconds, rate))
             if summary.rejected > 0 {
-                printStatus("rejects are kept in warehouse.load_rejects" + (rejectsWritten ? rejects.map { " and \($0)" } ?? "" : ""))
+                printStatus("rejects are kept in warehouse.load_rejects" + (rejectsWritten ? output.rejects.map { " and \($0)" } ?? "" : ""))
             }
         }
     }

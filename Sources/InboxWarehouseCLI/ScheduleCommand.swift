@@ -11,7 +11,8 @@ extension InboxWarehouseCommand {
             discussion: """
                 Each run of a schedule exports the previous complete period (hour, day, Monday-based \
                 week or month) in the schedule's time zone, into DESTINATION/<type>/ as \
-                <organisation>_<type>_<start>_<end>_job<id>.csv with its manifest beside it. See \
+                <organisation>_<type>_<start>_<end>_job<id>.csv with its manifest beside it. A \
+                schedule added with --import chatwoot:NAME first refreshes that saved source. See \
                 docs/scheduling.md.
                 """,
             subcommands: [Add.self, List.self, Remove.self, RunDue.self])
@@ -26,6 +27,14 @@ extension InboxWarehouseCommand.ScheduleCommand {
                 Examples:
                   inbox-warehouse schedule add --name paris-messages --type messages --frequency daily --tz Europe/Paris --destination /srv/exports
                   inbox-warehouse schedule add --name weekly-agents --type agent-metrics --frequency weekly --destination sftp://exports@sftp.example.com:2222/incoming
+                  inbox-warehouse schedule add --name acme-weekly --type resolved-conversations --frequency weekly --destination sftp://exports@sftp.example.com/incoming --import chatwoot:acme
+
+                --import chatwoot:NAME: before each due period is exported, the runner imports the \
+                source saved with `import chatwoot ... --save-as NAME` (incrementally, once per run \
+                for all the schedules that share it). If that import fails, the job fails and \
+                nothing is delivered; rejected records do not stop the export (the job notes how \
+                many). The source's password comes from the runner's PGPASSWORD, ~/.pgpass \
+                (PGPASSFILE) or service file.
                 """)
 
         @OptionGroup var connection: ConnectionOptions
@@ -54,20 +63,36 @@ extension InboxWarehouseCommand.ScheduleCommand {
         @Option(name: .customLong("retention-months"), help: "A --start older than this many months is refused.")
         var retentionMonths = 18
 
+        @Option(name: .customLong("import"),
+                help: ArgumentHelp("Import this saved source (chatwoot:NAME) before each export.", valueName: "kind:name"))
+        var importSource: String?
+
         @Option(help: .hidden)
         var now: Instant?
+
+        func validate() throws {
+            if let importSource {
+                do {
+                    _ = try ImportSourceStore.name(inReference: importSource)
+                } catch let error as WarehouseError {
+                    throw ValidationError(error.description)
+                }
+            }
+        }
 
         func run() throws {
             try reportingErrors {
                 var definition = ScheduleDefinition(name: name, type: type, frequency: frequency,
                                                     destination: try Destination(parsing: destination))
+                definition.importSource = importSource
                 definition.parameters = ExportParameters(timeZone: tz, channelIDs: channels)
                 definition.start = start
                 definition.now = now
                 definition.retentionMonths = retentionMonths
                 let (database, _) = try connection.connectMigrated()
                 let schedule = try ScheduleStore(connection: database).add(definition)
-                printStatus("added schedule \(schedule.name) (\(schedule.frequency.rawValue) \(schedule.exportType) in \(schedule.timeZone), first period starting \(schedule.startsAt)) -> \(schedule.destination)")
+                let importing = schedule.importSource.map { ", importing \($0) first" } ?? ""
+                printStatus("added schedule \(schedule.name) (\(schedule.frequency.rawValue) \(schedule.exportType) in \(schedule.timeZone), first period starting \(schedule.startsAt)\(importing)) -> \(schedule.destination)")
             }
         }
     }
@@ -88,11 +113,11 @@ extension InboxWarehouseCommand.ScheduleCommand {
                     print(try sortedJSONText(schedules))
                     return
                 }
-                var rows = [["NAME", "TYPE", "FREQUENCY", "TIME ZONE", "CHANNELS", "FIRST PERIOD", "DESTINATION"]]
+                var rows = [["NAME", "TYPE", "FREQUENCY", "TIME ZONE", "CHANNELS", "FIRST PERIOD", "IMPORT", "DESTINATION"]]
                 for schedule in schedules {
                     rows.append([schedule.name, schedule.exportType, schedule.frequency.rawValue, schedule.timeZone,
                                  schedule.channelIDs.isEmpty ? "all" : schedule.channelIDs.joined(separator: ","),
-                                 schedule.startsAt, schedule.destination])
+                                 schedule.startsAt, schedule.importSource ?? "-", schedule.destination])
                 }
                 print(columnsText(rows), terminator: "")
             }
@@ -132,8 +157,12 @@ extension InboxWarehouseCommand.ScheduleCommand {
                 Example crontab line:
                   */5 * * * * inbox-warehouse schedule run-due --quiet
 
-                Exit status: 0 every job run succeeded (or nothing was due); 1 a job failed or \
-                the database could not be reached.
+                A schedule with an import source (schedule add --import) imports it before its \
+                first due period of the run; the import's password comes from this process's \
+                PGPASSWORD, ~/.pgpass (PGPASSFILE) or service file.
+
+                Exit status: 0 every job run succeeded (or nothing was due); 1 a job failed (its \
+                import too) or the database could not be reached.
                 """)
 
         @OptionGroup var connection: ConnectionOptions
@@ -168,14 +197,17 @@ extension InboxWarehouseCommand.ScheduleCommand {
             }
             guard let report = outcome else { return }
             if json {
+                struct Import: Encodable { let source: String, loaded: Int64, rejected: Int64, shared: Bool }
                 struct Line: Encodable {
                     let job_id: Int64, schedule: String?, type: String, period_start: String?, period_end: String?
                     let state: String, file: String?, rows: Int?, error: String?
+                    let `import`: Import?
                 }
                 struct Summary: Encodable { let run_at: String, jobs: [Line], skipped: Int }
                 let lines = report.outcomes.map {
                     Line(job_id: $0.jobID, schedule: $0.scheduleName, type: $0.exportType, period_start: $0.period?.start,
-                         period_end: $0.period?.end, state: $0.state.rawValue, file: $0.filePath, rows: $0.rows, error: $0.error)
+                         period_end: $0.period?.end, state: $0.state.rawValue, file: $0.filePath, rows: $0.rows, error: $0.error,
+                         import: $0.imported.map { Import(source: $0.source, loaded: $0.loaded, rejected: $0.rejected, shared: $0.isShared) })
                 }
                 print(try sortedJSONText(Summary(run_at: report.runAt, jobs: lines, skipped: report.skipped)))
             } else if !quiet {

@@ -301,6 +301,40 @@ struct ChatwootCommandLineTests {
     }
 }
 
+extension ChatwootCommandLineTests {
+    @Test("a --rejects file that load or import chatwoot creates is 0600; an existing one keeps its mode")
+    func rejectsFileIsPrivate() throws {
+        func mode(_ path: String) throws -> Int {
+            try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
+        }
+        let directory = try TestSupport.temporaryDirectory()
+        let (_, warehouseURL) = try TestSupport.freshDatabase()
+        let log = try TestSupport.writeLog([#"{"type":"channel","id":"ch-1","medium":"SMS","name":"+100"}"#, #"{"type":"bogus"}"#])
+        let loadRejects = directory.appendingPathComponent("load-rejects.ndjson").path
+        let load = try TestSupport.runCLI(["load", "--rejects", loadRejects, "--database-url", warehouseURL, log])
+        #expect(load.status == 2, "\(load.standardError)")
+        #expect(try String(contentsOfFile: loadRejects, encoding: .utf8).contains("bogus"))
+        #expect(try mode(loadRejects) == 0o600)
+
+        let source = try ChatwootSource.make()
+        try source.connection.execute("update csat_survey_responses set rating = 9 where id = 1")
+        let importRejects = directory.appendingPathComponent("import-rejects.ndjson").path
+        let imported = try TestSupport.runCLI(["import", "chatwoot", "--source-url", source.url, "--account-id", "1",
+                                               "--rejects", importRejects, "--database-url", warehouseURL])
+        #expect(imported.status == 2, "\(imported.standardError)")
+        #expect(try String(contentsOfFile: importRejects, encoding: .utf8).contains("csat_survey_responses/1"))
+        #expect(try mode(importRejects) == 0o600)
+
+        // An existing file is written in place: whoever created it chose its mode.
+        let existing = directory.appendingPathComponent("existing.ndjson").path
+        #expect(FileManager.default.createFile(atPath: existing, contents: Data("old\n".utf8), attributes: [.posixPermissions: 0o640]))
+        let again = try TestSupport.runCLI(["load", "--rejects", existing, "--database-url", warehouseURL, log])
+        #expect(again.status == 2)
+        #expect(try mode(existing) == 0o640)
+        #expect(try !String(contentsOfFile: existing, encoding: .utf8).contains("old"))
+    }
+}
+
 @Suite("Chatwoot import: reading the source")
 struct ChatwootSourceReadingTests {
     @Test("COPY text rows decode NULLs, escapes and UTF-8")

@@ -643,8 +643,8 @@ enum ClusterProbe {
     /// Runs a PostgreSQL program as the server's user (postgres when root).
     static func runAsServerUser(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
         let result = geteuid() == 0
-            ? try ProcessRunner.run(try PostgresBinaries.runuser(), ["-u", "postgres", "--", executable] + arguments, currentDirectory: URL(fileURLWithPath: "/"))
-            : try ProcessRunner.run(executable, arguments)
+            ? try ChildProcess.run(try PostgresBinaries.runuser(), ["-u", "postgres", "--", executable] + arguments, currentDirectory: URL(fileURLWithPath: "/"))
+            : try ChildProcess.run(executable, arguments)
         return (result.status, result.standardOutput + result.standardError)
     }
 }

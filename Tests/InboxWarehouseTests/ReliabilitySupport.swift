@@ -264,7 +264,7 @@ final class PrivateCluster {
         } else {
             arguments.removeFirst()
         }
-        let result = try ProcessRunner.run(executable, arguments, currentDirectory: home)
+        let result = try ChildProcess.run(executable, arguments, currentDirectory: home)
         guard result.status == 0 else {
             throw WarehouseError.embeddedCluster("pg_ctl stop -m immediate failed: \(result.standardError)")
         }
@@ -322,6 +322,6 @@ func sha256Hex(ofFile path: String) -> String? {
 /// Runs a shell command (as the test's user) and returns its status and combined output.
 @discardableResult
 func shell(_ command: String) throws -> (status: Int32, output: String) {
-    let result = try ProcessRunner.run("/bin/sh", ["-c", command + " 2>&1"])
+    let result = try ChildProcess.run("/bin/sh", ["-c", command + " 2>&1"])
     return (result.status, result.standardOutput + result.standardError)
 }

@@ -89,8 +89,9 @@ final class RejectsFile {
                 throw refuse("it is a socket")
             }
         } else if errno == ENOENT {
-            // O_EXCL: never follow a dangling symbolic link to create its target.
-            opened = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+            // O_EXCL: never follow a dangling symbolic link to create its target. Mode 0600, not
+            // the umask's: rejects keep raw input lines (message contents, contacts' details).
+            opened = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             if opened < 0 && errno == EEXIST {
                 throw refuse("it is a symbolic link to a missing file, which is not followed")
             }

@@ -52,6 +52,8 @@ public struct JobOutcome: Sendable {
     public let filePath: String?
     public let rows: Int?
     public let error: String?
+    /// What the schedule's import did before the export (nil without `--import`, or when it failed).
+    public var imported: ScheduledImport? = nil
 }
 
 /// What one `run-due` did.
@@ -75,6 +77,8 @@ public final class JobRunner {
     public let options: RunnerOptions
     private let log: (String) -> Void
     private var store: JobStore { JobStore(connection: connection) }
+    /// The sources imported by the current `runDue` (one import per source and run).
+    private var imports = ScheduledImports()
 
     public init(connection: Connection, schemaVersion: Int, options: RunnerOptions = RunnerOptions(),
                 log: @escaping (String) -> Void = { _ in }) {
@@ -91,6 +95,7 @@ public final class JobRunner {
     /// between jobs (the scheduler's SIGTERM).
     public func runDue(now: Instant? = nil, shouldStop: () -> Bool = { false }) throws -> RunDueReport {
         var report = RunDueReport()
+        imports = ScheduledImports()
         report.runAt = try connection.execute("""
             select to_char(coalesce($1, now()) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
             """, binds: [now]).scalar ?? ""
@@ -153,7 +158,15 @@ public final class JobRunner {
         var filePath: String?
         var manifest: ExportManifest?
         var failure: String?
+        var imported: ScheduledImport?
         do {
+            // A schedule with an import source refreshes it first; if that fails, nothing is exported.
+            if let reference = schedule.importSource {
+                let done = try imports.refresh(reference, connection: connection)
+                imported = done
+                try store.record(jobID, event: "imported", message: done.message)
+                log("job \(jobID): imported \(done.message)")
+            }
             (filePath, manifest) = try produce(jobID, schedule, period, schedule.parameters(for: period, asOf: runAt))
         } catch {
             failure = describe(error)
@@ -166,7 +179,8 @@ public final class JobRunner {
         }
         announce(jobID, run: attempts + 1, state: failure == nil ? .succeeded : .failed, payload: payload)
         return JobOutcome(jobID: jobID, scheduleName: schedule.name, exportType: schedule.exportType, period: period,
-                          state: failure == nil ? .succeeded : .failed, filePath: filePath, rows: manifest?.rows, error: failure)
+                          state: failure == nil ? .succeeded : .failed, filePath: filePath, rows: manifest?.rows, error: failure,
+                          imported: imported)
     }
 
     /// The exporter of this runner: its retention window, the default span.

@@ -110,11 +110,29 @@ public struct Schedule: Sendable, Codable, Equatable {
     public let startsAt: String
     public let isEnabled: Bool
     public let createdAt: String
+    /// The saved source imported before each due period is exported (`chatwoot:NAME`), if any.
+    public var importSource: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case scheduleID = "schedule_id", name, exportType = "type", frequency, timeZone = "time_zone",
              channelIDs = "channel_ids", destination, startsAt = "starts_at", isEnabled = "enabled",
-             createdAt = "created_at"
+             createdAt = "created_at", importSource = "import"
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(scheduleID, forKey: .scheduleID)
+        try container.encode(name, forKey: .name)
+        try container.encode(exportType, forKey: .exportType)
+        try container.encode(frequency, forKey: .frequency)
+        try container.encode(timeZone, forKey: .timeZone)
+        try container.encode(channelIDs, forKey: .channelIDs)
+        try container.encode(destination, forKey: .destination)
+        try container.encode(startsAt, forKey: .startsAt)
+        try container.encode(isEnabled, forKey: .isEnabled)
+        try container.encode(createdAt, forKey: .createdAt)
+        // null rather than absent: every schedule has the key.
+        try container.encode(importSource, forKey: .importSource)
     }
 
     /// The parameters of this schedule's export of `period`, as of `asOf`: the period's instants,
@@ -141,6 +159,8 @@ public struct ScheduleDefinition: Sendable {
     public var now: Instant?
     /// A start older than this many months before now is refused (its periods are not exportable).
     public var retentionMonths = 18
+    /// A saved source (`chatwoot:NAME`) to import before each due period is exported; nil for none.
+    public var importSource: String?
 
     public init(name: String, type: ExportType, frequency: Frequency, destination: Destination) {
         self.name = name
@@ -192,13 +212,22 @@ public struct ScheduleStore {
         if start.value(0, 1) == "t" {
             throw WarehouseError.invalidParameter("--start is before the \(definition.retentionMonths)-month retention window; those periods cannot be exported")
         }
+        var importSourceID: Int64?
+        if let reference = definition.importSource {
+            let sourceName = try ImportSourceStore.name(inReference: reference)
+            guard let source = try ImportSourceStore(connection: connection).named(sourceName), source.reference == reference else {
+                throw WarehouseError.invalidParameter("no saved source \(reference): save one with import chatwoot ... --save-as \(sourceName)")
+            }
+            importSourceID = source.importSourceID
+        }
         do {
             let inserted = try connection.execute("""
-                insert into warehouse.export_schedules (name, export_type, frequency, time_zone, channel_ids, destination, starts_at)
-                values ($1, $2, $3, $4, $5::text[], $6, $7::timestamptz)
+                insert into warehouse.export_schedules (name, export_type, frequency, time_zone, channel_ids, destination, starts_at,
+                                                        import_source_id)
+                values ($1, $2, $3, $4, $5::text[], $6, $7::timestamptz, $8)
                 returning schedule_id
                 """, binds: [name, definition.type.slug, definition.frequency.rawValue, zone, channels,
-                             definition.destination.description, startsAt])
+                             definition.destination.description, startsAt, importSourceID])
             let id = inserted.scalar ?? ""
             guard let schedule = try list().first(where: { String($0.scheduleID) == id }) else {
                 throw WarehouseError.schema("the schedule just added cannot be read back")
@@ -214,8 +243,10 @@ public struct ScheduleStore {
         let result = try connection.execute("""
             select schedule_id, name, export_type, frequency, time_zone, array_to_json(channel_ids)::text, destination,
                    to_char(starts_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), is_enabled,
-                   to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
-            from warehouse.export_schedules
+                   to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                   (select source_kind || ':' || src.name from warehouse.import_sources src
+                    where src.import_source_id = sch.import_source_id)
+            from warehouse.export_schedules sch
             order by name collate "C"
             """)
         return try (0..<result.rowCount).map { row in
@@ -224,7 +255,8 @@ public struct ScheduleStore {
                 scheduleID: Int64(result.value(row, 0) ?? "") ?? 0, name: result.value(row, 1) ?? "",
                 exportType: result.value(row, 2) ?? "", frequency: Frequency(rawValue: result.value(row, 3) ?? "") ?? .daily,
                 timeZone: result.value(row, 4) ?? "UTC", channelIDs: channels, destination: result.value(row, 6) ?? "",
-                startsAt: result.value(row, 7) ?? "", isEnabled: result.value(row, 8) == "t", createdAt: result.value(row, 9) ?? "")
+                startsAt: result.value(row, 7) ?? "", isEnabled: result.value(row, 8) == "t", createdAt: result.value(row, 9) ?? "",
+                importSource: result.value(row, 10))
         }
     }
 

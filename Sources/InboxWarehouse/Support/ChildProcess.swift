@@ -3,9 +3,10 @@ import Foundation
 import Glibc
 #endif
 
-/// Runs a program to completion and captures what it printed: for the tools the export path
-/// hands work to (`sftp`). Output goes through files in a private temporary directory, never
-/// pipes, so a descendant that outlives the program cannot hold the caller up.
+/// Runs a program to completion and captures what it printed: for the tools the tool hands work
+/// to (`sftp`, and the embedded cluster's `initdb` and `pg_ctl`). Output goes through files in a
+/// private temporary directory, never pipes, so a descendant that outlives the program (pg_ctl's
+/// server) cannot hold the caller up.
 enum ChildProcess {
     struct Result {
         let status: Int32
@@ -14,38 +15,62 @@ enum ChildProcess {
     }
 
     /// Starts `executable` (searched on PATH when it has no slash) with `arguments`, standard
-    /// input from /dev/null, and waits for it. The status is 128 + N when signal N ended it.
-    static func run(_ executable: String, _ arguments: [String]) throws -> Result {
+    /// input from /dev/null, in `currentDirectory` if given, and waits for it. The status is
+    /// 128 + N when signal N ended it.
+    static func run(_ executable: String, _ arguments: [String], currentDirectory: URL? = nil) throws -> Result {
         let scratch = try PrivateTemporaryDirectory(prefix: "inbox-warehouse-run")
         defer { scratch.remove() }
         let outputPath = scratch.appendingPathComponent("stdout").path
         let errorPath = scratch.appendingPathComponent("stderr").path
+        let pid = try Subprocess.spawn(executable, arguments, standardInput: "/dev/null", standardOutput: outputPath,
+                                       standardError: errorPath, currentDirectory: currentDirectory?.path)
+        let status = Subprocess.wait(pid)
+        return Result(status: status,
+                      standardOutput: (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "",
+                      standardError: (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "")
+    }
+}
+
+/// Thin wrappers over posix_spawn and waitpid.
+enum Subprocess {
+    /// Starts `executable` (searched on PATH when it has no slash). Each standard stream is
+    /// either a path to open or an already open descriptor to hand over.
+    static func spawn(_ executable: String, _ arguments: [String], standardInput: String? = nil,
+                      standardOutput: String? = nil, standardError: String? = nil,
+                      standardOutputDescriptor: Int32? = nil, currentDirectory: String? = nil) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        if let standardInput { posix_spawn_file_actions_addopen(&actions, 0, standardInput, O_RDONLY, 0) }
+        if let standardOutputDescriptor { posix_spawn_file_actions_adddup2(&actions, standardOutputDescriptor, 1) }
+        if let standardOutput { posix_spawn_file_actions_addopen(&actions, 1, standardOutput, O_WRONLY | O_CREAT | O_TRUNC, 0o600) }
+        if let standardError { posix_spawn_file_actions_addopen(&actions, 2, standardError, O_WRONLY | O_CREAT | O_TRUNC, 0o600) }
+        var command = [executable] + arguments
+        var program = executable
+        if let currentDirectory {
+            // posix_spawn has no portable chdir action: let a shell change directory, then exec.
+            command = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", currentDirectory] + command
+            program = "/bin/sh"
+        }
+        let argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        let started = executable.contains("/")
-            ? posix_spawn(&pid, executable, &actions, nil, argv, environ)
-            : posix_spawnp(&pid, executable, &actions, nil, argv, environ)
-        guard started == 0 else {
-            throw WarehouseError.io("cannot run \(executable): \(systemErrorMessage(started))")
+        let result = program.contains("/")
+            ? posix_spawn(&pid, program, &actions, nil, argv, environ)
+            : posix_spawnp(&pid, program, &actions, nil, argv, environ)
+        guard result == 0 else {
+            throw WarehouseError.io("cannot run \(executable): \(String(cString: strerror(result)))")
         }
+        return pid
+    }
+
+    /// Waits for the process; returns its exit status (128 + signal when killed).
+    static func wait(_ pid: pid_t) -> Int32 {
         var status: Int32 = 0
-        var exitStatus: Int32 = -1
-        while true {
-            if waitpid(pid, &status, 0) >= 0 {
-                exitStatus = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-                break
-            }
-            if errno != EINTR { break }
+        while waitpid(pid, &status, 0) < 0 {
+            if errno != EINTR { return -1 }
         }
-        return Result(status: exitStatus,
-                      standardOutput: (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "",
-                      standardError: (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "")
+        if status & 0x7f == 0 { return (status >> 8) & 0xff }
+        return 128 + (status & 0x7f)
     }
 }

@@ -30,15 +30,19 @@ public struct ChatwootImportOptions: Sendable {
     public var batchLines: Int
     /// Also write every reject as an NDJSON line here (as `load --rejects`).
     public var rejectsPath: String?
+    /// When another import of the same account is running: wait for it to end (a scheduled
+    /// refresh, which then finds little or nothing new) instead of failing (the command line).
+    public var waitsForRunningImport: Bool
 
     public init(accountID: Int64, sourceName: String = "cw", mode: Mode = .incremental, chatwootURL: String? = nil,
-                batchLines: Int = 50_000, rejectsPath: String? = nil) {
+                batchLines: Int = 50_000, rejectsPath: String? = nil, waitsForRunningImport: Bool = false) {
         self.accountID = accountID
         self.sourceName = sourceName
         self.mode = mode
         self.chatwootURL = chatwootURL
         self.batchLines = batchLines
         self.rejectsPath = rejectsPath
+        self.waitsForRunningImport = waitsForRunningImport
     }
 
     /// A source name is the first part of ids: letters, digits, `_` and `-`, at most 40.
@@ -99,6 +103,12 @@ public final class ChatwootImporter {
         self.logger = logger
     }
 
+    /// The key of the session advisory lock (`pg_advisory_lock(hashtext(key))` in the warehouse)
+    /// held while an account is imported.
+    public static func lockKey(sourceName: String, accountID: Int64) -> String {
+        "inbox-warehouse:import:chatwoot:\(sourceName):\(accountID)"
+    }
+
     /// Tables whose marks decide an incremental run.
     static let markedTables = ["contacts", "conversations", "messages", "reporting_events", "taggings", "csat_survey_responses"]
 
@@ -108,9 +118,11 @@ public final class ChatwootImporter {
         }
         guard options.accountID > 0 else { throw WarehouseError.invalidParameter("--account-id must be a positive integer") }
 
-        // One import of an account at a time.
-        let lockKey = "inbox-warehouse:import:chatwoot:\(options.sourceName):\(options.accountID)"
-        guard try warehouse.execute("select pg_try_advisory_lock(hashtext($1))", [lockKey]).scalar == "t" else {
+        // One import of an account at a time: a scheduled refresh waits for the running one.
+        let lockKey = Self.lockKey(sourceName: options.sourceName, accountID: options.accountID)
+        if options.waitsForRunningImport {
+            try warehouse.execute("select pg_advisory_lock(hashtext($1))", [lockKey])
+        } else if try warehouse.execute("select pg_try_advisory_lock(hashtext($1))", [lockKey]).scalar != "t" {
             throw WarehouseError.configuration("another import of Chatwoot account \(options.accountID) (source \(options.sourceName)) is running")
         }
         defer { _ = try? warehouse.execute("select pg_advisory_unlock(hashtext($1))", [lockKey]) }
