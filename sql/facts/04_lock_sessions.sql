@@ -31,7 +31,9 @@ comment on column facts.lock_sessions.channel_id is 'The conversation''s channel
 comment on column facts.lock_sessions.first_own_outbound_at is 'Earliest non-deleted outbound message by the lock''s agent in the conversation at or after started_at.';
 comment on column facts.lock_sessions.first_own_resolve_at is 'Earliest RESOLVED status change by the lock''s agent in the conversation at or after started_at.';
 
--- The rows of the given conversations.
+-- The rows of the given conversations, read per conversation through the indexes on
+-- conversation_id (laterals with `offset 0`, which the planner cannot turn into a hash join over
+-- the whole table): the cost follows the number of conversations asked for.
 create function facts.compute_lock_sessions(conversation_ids text[])
 returns setof facts.lock_sessions
 language sql stable
@@ -59,11 +61,19 @@ as $$
               and s.status = 'RESOLVED'
               and s.changed_at >= l.started_at
         ) as first_own_resolve_at
-    from (select distinct unnest(conversation_ids) as conversation_id) as k
-    inner join inbox.locks as l
-        on l.conversation_id = k.conversation_id
-    left join inbox.conversations as c
-        on c.conversation_id = l.conversation_id
+    from (select distinct u.conversation_id from unnest(conversation_ids) as u(conversation_id)) as k
+    cross join lateral (
+        select l.*
+        from inbox.locks as l
+        where l.conversation_id = k.conversation_id
+        offset 0
+    ) as l
+    left join lateral (
+        select c.channel_id
+        from inbox.conversations as c
+        where c.conversation_id = k.conversation_id
+        offset 0
+    ) as c on true
 $$;
 comment on function facts.compute_lock_sessions(text[]) is
 'The facts.lock_sessions rows of the given conversations, computed from the loaded tables.';

@@ -133,13 +133,22 @@ declare
     base numeric;
 begin
     for need in
+        -- per conversation through the indexes (laterals with `offset 0`), so that the cost
+        -- follows the number of conversations, not the size of the tables
         with needs as (
-            select c.channel_id, max(hr.created_at) as needed_until
+            select c.channel_id, max(hr.latest_reply_at) as needed_until
             from unnest(conversation_ids) as k(conversation_id)
-            inner join inbox.conversations as c
-                on c.conversation_id = k.conversation_id
-            inner join facts.human_replies as hr
-                on hr.conversation_id = k.conversation_id
+            cross join lateral (
+                select c.channel_id
+                from inbox.conversations as c
+                where c.conversation_id = k.conversation_id
+                offset 0
+            ) as c
+            cross join lateral (
+                select max(hr.created_at) as latest_reply_at
+                from facts.human_replies as hr
+                where hr.conversation_id = k.conversation_id
+            ) as hr
             group by c.channel_id
         )
         select b.channel_id, b.valid_from, b.time_zone, n.needed_until, cov.until_day

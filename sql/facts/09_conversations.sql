@@ -84,150 +84,36 @@ comment on column facts.conversations.topics_changed_at is 'The latest topic app
 comment on column facts.conversations.latest_survey_id is 'Latest survey: the CSAT survey with the latest sent_at (then id).';
 comment on column facts.conversations.last_updated_at is 'The latest timestamp of any record about the conversation (Last Updated at any T at or after it).';
 
--- The rows of the given conversations, from the
--- loaded tables and the facts they depend on (human_replies, lock_sessions, conversation_topics,
--- which must be current for those conversations).
+-- The rows of the given conversations, from the loaded tables and the facts they depend on
+-- (human_replies, lock_sessions, conversation_topics, which must be current for those
+-- conversations). Every part is a lateral subquery on one conversation, read through the index on
+-- its conversation_id: the cost follows the number of conversations asked for, not the size of
+-- the tables (a set-based form was planned as hash joins over whole tables, which made a batch's
+-- refresh grow with the warehouse). The T-dependent facts are read at T = infinity from their
+-- defining functions, filtered to the one conversation (the same form as
+-- facts.conversations_as_of).
 create function facts.compute_conversations(conversation_ids text[])
 returns setof facts.conversations
 language sql stable
 as $$
-    with requested as (
-        select distinct k.conversation_id
-        from unnest(conversation_ids) as k(conversation_id)
-    ),
-
-    message_facts as (
-        select
-            m.conversation_id,
-            count(*) filter (where m.deleted_at is null and m.direction = 'INBOUND') as inbound_message_count,
-            count(*) filter (where m.deleted_at is null and m.direction = 'OUTBOUND') as outbound_message_count,
-            min(m.created_at) filter (where m.deleted_at is null and m.direction = 'INBOUND') as first_inbound_at
-        from requested as k
-        inner join inbox.messages as m
-            on m.conversation_id = k.conversation_id
-        group by m.conversation_id
-    ),
-
-    queue_facts as (
-        select
-            q.conversation_id,
-            min(q.queued_at) filter (where q.started_by = 'VA_HANDED_OVER_CONVERSATION') as handover_at
-        from requested as k
-        inner join inbox.queue_entries as q
-            on q.conversation_id = k.conversation_id
-        group by q.conversation_id
-    ),
-
-    human_reply_facts as (
-        select hr.conversation_id, min(hr.created_at) as first_human_reply_at
-        from requested as k
-        inner join facts.human_replies as hr
-            on hr.conversation_id = k.conversation_id
-        group by hr.conversation_id
-    ),
-
-    status_facts as (
-        select
-            s.conversation_id,
-            (array_agg(s.status_change_id order by s.changed_at, s.status_change_id collate "C")
-                filter (where s.status = 'RESOLVED'))[1] as first_resolution_id,
-            min(s.changed_at) filter (where s.status = 'RESOLVED') as first_resolved_at,
-            (array_agg(s.agent_id order by s.changed_at desc, s.status_change_id collate "C" desc)
-                filter (where s.status in ('PENDING', 'RESOLVED')))[1] as last_status_change_agent_id,
-            (array_agg(s.team_id order by s.changed_at desc, s.status_change_id collate "C" desc)
-                filter (where s.status in ('PENDING', 'RESOLVED')))[1] as last_status_change_team_id
-        from requested as k
-        inner join inbox.status_changes as s
-            on s.conversation_id = k.conversation_id
-        group by s.conversation_id
-    ),
-
-    topic_changes as (
-        select ct.conversation_id, max(ct.last_changed_at) as topics_changed_at
-        from requested as k
-        inner join facts.conversation_topics as ct
-            on ct.conversation_id = k.conversation_id
-        group by ct.conversation_id
-    ),
-
-    latest_surveys as (
-        select distinct on (cs.conversation_id) cs.conversation_id, cs.survey_id
-        from requested as k
-        inner join inbox.csat_surveys as cs
-            on cs.conversation_id = k.conversation_id
-        order by cs.conversation_id, cs.sent_at desc, cs.survey_id collate "C" desc
-    ),
-
-    -- the facts read at T, at T = infinity (closed lock sessions only: has_ongoing_lock)
-    latest_statuses as (
-        select st.*
-        from facts.conversation_statuses('infinity') as st
-        where st.conversation_id = any (conversation_ids)
-    ),
-
-    lock_times as (
-        select lt.*
-        from facts.conversation_lock_times(null) as lt
-        where lt.conversation_id = any (conversation_ids)
-    ),
-
-    topic_cells as (
-        select tc.*
-        from facts.topic_cells('infinity') as tc
-        where tc.conversation_id = any (conversation_ids)
-    ),
-
-    last_updates as (
-        select lu.*
-        from facts.conversation_last_updated('infinity') as lu
-        where lu.conversation_id = any (conversation_ids)
-    ),
-
-    references_ as (
-        select
-            k.conversation_id,
-            mf.inbound_message_count,
-            mf.outbound_message_count,
-            mf.first_inbound_at,
-            coalesce(qf.handover_at, mf.first_inbound_at) as response_reference_at
-        from requested as k
-        left join message_facts as mf
-            on mf.conversation_id = k.conversation_id
-        left join queue_facts as qf
-            on qf.conversation_id = k.conversation_id
-    ),
-
-    first_responses as (
-        select distinct on (r.conversation_id)
-            r.conversation_id,
-            hr.message_id,
-            hr.created_at,
-            hr.team_id
-        from references_ as r
-        inner join facts.human_replies as hr
-            on hr.conversation_id = r.conversation_id
-           and hr.created_at >= r.response_reference_at
-        order by r.conversation_id, hr.created_at, hr.message_id collate "C"
-    )
-
     select
-        r.conversation_id,
+        k.conversation_id,
         c.channel_id,
         c.contact_id,
-        coalesce(r.inbound_message_count, 0),
-        coalesce(r.outbound_message_count, 0),
-        r.first_inbound_at,
-        r.response_reference_at,
+        mf.inbound_message_count,
+        mf.outbound_message_count,
+        mf.first_inbound_at,
+        rr.response_reference_at,
         fr.message_id,
         fr.created_at,
         fr.team_id,
         bs.business_seconds,
-        facts.seconds_between(r.response_reference_at, fr.created_at),
+        facts.seconds_between(rr.response_reference_at, fr.created_at),
         fh.first_human_reply_at,
         sf.first_resolution_id,
         sf.first_resolved_at,
-        case when facts.seconds_between(r.first_inbound_at, sf.first_resolved_at) >= 0
-             then facts.seconds_between(r.first_inbound_at, sf.first_resolved_at) end,
+        case when facts.seconds_between(mf.first_inbound_at, sf.first_resolved_at) >= 0
+             then facts.seconds_between(mf.first_inbound_at, sf.first_resolved_at) end,
         sf.last_status_change_agent_id,
         sf.last_status_change_team_id,
         ls.status,
@@ -243,39 +129,102 @@ as $$
         tch.topics_changed_at,
         sv.survey_id,
         lu.last_updated_at
-    from references_ as r
-    left join inbox.conversations as c
-        on c.conversation_id = r.conversation_id
-    left join first_responses as fr
-        on fr.conversation_id = r.conversation_id
-    left join lateral facts.business_seconds(c.channel_id, r.response_reference_at, fr.created_at) as bs
+    from (select distinct u.conversation_id from unnest(conversation_ids) as u(conversation_id)) as k
+    left join lateral (
+        select c.conversation_id, c.channel_id, c.contact_id
+        from inbox.conversations as c
+        where c.conversation_id = k.conversation_id
+        offset 0
+    ) as c on true
+    cross join lateral (
+        select
+            count(*) as message_count,
+            count(*) filter (where m.deleted_at is null and m.direction = 'INBOUND') as inbound_message_count,
+            count(*) filter (where m.deleted_at is null and m.direction = 'OUTBOUND') as outbound_message_count,
+            min(m.created_at) filter (where m.deleted_at is null and m.direction = 'INBOUND') as first_inbound_at
+        from inbox.messages as m
+        where m.conversation_id = k.conversation_id
+    ) as mf
+    cross join lateral (
+        select
+            count(*) as queue_entry_count,
+            min(q.queued_at) filter (where q.started_by = 'VA_HANDED_OVER_CONVERSATION') as handover_at
+        from inbox.queue_entries as q
+        where q.conversation_id = k.conversation_id
+    ) as qf
+    cross join lateral (select coalesce(qf.handover_at, mf.first_inbound_at) as response_reference_at) as rr
+    left join lateral (
+        select hr.message_id, hr.created_at, hr.team_id
+        from facts.human_replies as hr
+        where hr.conversation_id = k.conversation_id
+          and hr.created_at >= rr.response_reference_at
+        order by hr.created_at, hr.message_id collate "C"
+        limit 1
+    ) as fr on true
+    left join lateral facts.business_seconds(c.channel_id, rr.response_reference_at, fr.created_at) as bs
         on true
-    left join human_reply_facts as fh
-        on fh.conversation_id = r.conversation_id
-    left join status_facts as sf
-        on sf.conversation_id = r.conversation_id
-    left join latest_statuses as ls
-        on ls.conversation_id = r.conversation_id
-    left join lock_times as lt
-        on lt.conversation_id = r.conversation_id
-    left join topic_cells as tc
-        on tc.conversation_id = r.conversation_id
-    left join topic_changes as tch
-        on tch.conversation_id = r.conversation_id
-    left join latest_surveys as sv
-        on sv.conversation_id = r.conversation_id
-    left join last_updates as lu
-        on lu.conversation_id = r.conversation_id
-    left join queue_facts as qf
-        on qf.conversation_id = r.conversation_id
+    cross join lateral (
+        select min(hr.created_at) as first_human_reply_at
+        from facts.human_replies as hr
+        where hr.conversation_id = k.conversation_id
+    ) as fh
+    cross join lateral (
+        select
+            count(*) as status_change_count,
+            (array_agg(s.status_change_id order by s.changed_at, s.status_change_id collate "C")
+                filter (where s.status = 'RESOLVED'))[1] as first_resolution_id,
+            min(s.changed_at) filter (where s.status = 'RESOLVED') as first_resolved_at,
+            (array_agg(s.agent_id order by s.changed_at desc, s.status_change_id collate "C" desc)
+                filter (where s.status in ('PENDING', 'RESOLVED')))[1] as last_status_change_agent_id,
+            (array_agg(s.team_id order by s.changed_at desc, s.status_change_id collate "C" desc)
+                filter (where s.status in ('PENDING', 'RESOLVED')))[1] as last_status_change_team_id
+        from inbox.status_changes as s
+        where s.conversation_id = k.conversation_id
+    ) as sf
+    left join lateral (
+        select st.status, st.status_changed_at, st.latest_resolution_id, st.latest_resolved_at
+        from facts.conversation_statuses('infinity') as st
+        where st.conversation_id = k.conversation_id
+        limit 1
+    ) as ls on true
+    left join lateral (
+        select lt.conversation_id, lt.handling_seconds, lt.no_reply_seconds, lt.cherry_picking_seconds, lt.has_ongoing_lock
+        from facts.conversation_lock_times(null) as lt
+        where lt.conversation_id = k.conversation_id
+        limit 1
+    ) as lt on true
+    left join lateral (
+        select tc.topic_ids, tc.topic_names
+        from facts.topic_cells('infinity') as tc
+        where tc.conversation_id = k.conversation_id
+        limit 1
+    ) as tc on true
+    cross join lateral (
+        select count(*) as topic_count, max(ct.last_changed_at) as topics_changed_at
+        from facts.conversation_topics as ct
+        where ct.conversation_id = k.conversation_id
+    ) as tch
+    left join lateral (
+        select cs.survey_id
+        from inbox.csat_surveys as cs
+        where cs.conversation_id = k.conversation_id
+        order by cs.sent_at desc, cs.survey_id collate "C" desc
+        limit 1
+    ) as sv on true
+    left join lateral (
+        select lu.last_updated_at
+        from facts.conversation_last_updated('infinity') as lu
+        where lu.conversation_id = k.conversation_id
+        limit 1
+    ) as lu on true
     -- a conversation id is kept while any record refers to it (the grain)
     where c.conversation_id is not null
-       or r.inbound_message_count is not null
-       or qf.conversation_id is not null
-       or sf.conversation_id is not null
+       or mf.message_count > 0
+       or qf.queue_entry_count > 0
+       or sf.status_change_count > 0
        or lt.conversation_id is not null
-       or tch.conversation_id is not null
-       or sv.conversation_id is not null
+       or tch.topic_count > 0
+       or sv.survey_id is not null
 $$;
 comment on function facts.compute_conversations(text[]) is
 'The facts.conversations rows of the given conversations, from the loaded tables and the current human_replies, lock_sessions and conversation_topics.';

@@ -1,8 +1,12 @@
 -- Keeping the facts current.
 --
--- facts.refresh(conversation_ids, message_ids) recomputes the facts of the given conversations
--- and messages from the loaded tables: the loader calls it in the same transaction as each batch,
--- with the conversations and messages the batch touched (docs/data-model.md, "Facts").
+-- facts.refresh(conversation_ids, message_ids, schedule_conversation_ids) recomputes the facts of
+-- the given conversations and messages from the loaded tables: the loader calls it in the same
+-- transaction as each batch, with the conversations and messages the batch touched
+-- (docs/data-model.md, "Facts"). schedule_conversation_ids are conversations whose channel's
+-- business hours changed and that nothing else touched: a schedule is read by
+-- facts.conversations alone (First Response Time, facts.business_seconds), so only their row
+-- there is recomputed.
 -- facts.rebuild() recomputes every fact, by refreshing every conversation and message in chunks
 -- (the same code path as a load); facts.differences() compares the kept facts with a
 -- recomputation and lists every row that differs (`inbox-warehouse db check-facts`).
@@ -15,12 +19,19 @@
 -- cached when the tables were still small, kept reading whole tables as they grew. JIT is off:
 -- compiling these short statements' expressions took seconds per batch.
 
-create function facts.refresh(conversation_ids text[], message_ids text[])
+create function facts.refresh(conversation_ids text[], message_ids text[],
+                              schedule_conversation_ids text[] default null)
 returns void
 language plpgsql
 set jit = off
 set plan_cache_mode = force_custom_plan
 as $$
+declare
+    -- every conversation whose facts.conversations row is recomputed
+    all_conversation_ids text[] := array(
+        select distinct k.conversation_id
+        from unnest(coalesce(conversation_ids, '{}') || coalesce(schedule_conversation_ids, '{}')) as k(conversation_id)
+        where k.conversation_id is not null);
 begin
     -- One refresh at a time across sessions, held to the end of the batch's transaction: two
     -- loaders touching the same conversation would otherwise both delete its (not yet visible)
@@ -38,11 +49,12 @@ begin
 
         delete from facts.conversation_topics where conversation_id = any (conversation_ids);
         insert into facts.conversation_topics select * from facts.compute_conversation_topics(conversation_ids);
+    end if;
+    if cardinality(all_conversation_ids) > 0 then
+        perform facts.extend_business_calendars(all_conversation_ids);
 
-        perform facts.extend_business_calendars(conversation_ids);
-
-        delete from facts.conversations where conversation_id = any (conversation_ids);
-        insert into facts.conversations select * from facts.compute_conversations(conversation_ids);
+        delete from facts.conversations where conversation_id = any (all_conversation_ids);
+        insert into facts.conversations select * from facts.compute_conversations(all_conversation_ids);
     end if;
     if coalesce(cardinality(message_ids), 0) > 0 then
         delete from facts.message_tags where message_id = any (message_ids);
@@ -50,8 +62,8 @@ begin
     end if;
 end;
 $$;
-comment on function facts.refresh(text[], text[]) is
-'Recomputes the facts of the given conversations (human_replies, lock_sessions, conversation_topics, conversations) and messages (message_tags) from the loaded tables.';
+comment on function facts.refresh(text[], text[], text[]) is
+'Recomputes the facts of the given conversations (human_replies, lock_sessions, conversation_topics, conversations), messages (message_tags) and schedule-touched conversations (conversations only) from the loaded tables.';
 
 -- Every conversation id any record refers to (the keys of facts.conversations).
 create function facts.referenced_conversation_ids()

@@ -15,7 +15,8 @@ import PostgresLibPQ
 ///
 /// A business_hours record (a schedule of a channel from valid_from on) touches the conversations
 /// of its channel whose response reference lies between its valid_from and the channel's next
-/// stored valid_from (those it governs), and drops the schedule's calendar
+/// stored valid_from (those it governs) — only their facts.conversations row, the one fact that
+/// reads a schedule (touched_schedule_conversations) — and drops the schedule's calendar
 /// (facts.business_calendar), which the refresh builds again from the stored record. Both happen
 /// after the upserts, in `refreshTouched`, once the facts' advisory lock is held
 /// (facts.forget_business_calendars takes it, as facts.refresh does): the conversations read are
@@ -32,11 +33,12 @@ final class FactMaintenance {
         self.connection = connection
     }
 
-    /// Creates the two temporary key lists (emptied at every commit).
+    /// Creates the temporary key lists (emptied at every commit).
     func prepare() throws {
         guard !isPrepared else { return }
         try connection.execute("create temporary table if not exists touched_conversations (conversation_id text) on commit delete rows")
         try connection.execute("create temporary table if not exists touched_messages (message_id text) on commit delete rows")
+        try connection.execute("create temporary table if not exists touched_schedule_conversations (conversation_id text) on commit delete rows")
         isPrepared = true
     }
 
@@ -58,7 +60,8 @@ final class FactMaintenance {
         try connection.execute("""
             select facts.refresh(
                 array(select distinct conversation_id from touched_conversations where conversation_id is not null),
-                array(select distinct message_id from touched_messages where message_id is not null))
+                array(select distinct message_id from touched_messages where message_id is not null),
+                array(select distinct conversation_id from touched_schedule_conversations where conversation_id is not null))
             """)
     }
 
@@ -107,7 +110,7 @@ final class FactMaintenance {
         from (select distinct channel_id, valid_from from stage_business_hours) as s
         """,
         """
-        insert into touched_conversations (conversation_id)
+        insert into touched_schedule_conversations (conversation_id)
         select fc.conversation_id
         from (select distinct channel_id, valid_from from stage_business_hours) as s
         inner join facts.conversations as fc
