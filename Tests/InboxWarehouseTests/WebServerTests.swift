@@ -132,7 +132,7 @@ struct WebServerTests {
             // A browser's event stream, open before the job is asked for.
             let events = try EventStreamReader(port: try #require(client.port), cookie: admin.cookieHeader)
             defer { events.close() }
-            try events.waitFor("connected", seconds: 10)
+            try await events.waitFor("connected", seconds: 30)
 
             let form = Self.exportForm(type: "resolved-conversations").merging(["csrf_token": token, "language": "fr"]) { $1 }
             let created = try await admin.post("/exports/on-demand", form)
@@ -143,7 +143,7 @@ struct WebServerTests {
             let flash = try await admin.get(location)
             #expect(flash.text.contains("id=\"flash\""))
 
-            let event = try events.waitFor("\"state\":\"succeeded\"", seconds: 60)
+            let event = try await events.waitFor("\"state\":\"succeeded\"", seconds: 60)
             #expect(event.contains("event: job"))
             #expect(event.contains("\"job_id\":\(jobID)"))
             #expect(event.contains("\"export_type\":\"resolved-conversations\""))
@@ -396,19 +396,39 @@ final class EventStreamReader: @unchecked Sendable {
         thread.start()
     }
 
-    /// Waits until the stream holds `text`; returns the event (the lines around it).
+    /// Waits until the stream holds `text`; returns the event (the lines around it). Sleeps
+    /// between looks instead of blocking a thread: the server's handlers share the test's
+    /// cooperative threads.
     @discardableResult
-    func waitFor(_ text: String, seconds: Double) throws -> String {
+    func waitFor(_ text: String, seconds: Double) async throws -> String {
         let deadline = Date(timeIntervalSinceNow: seconds)
-        condition.lock()
-        defer { condition.unlock() }
-        while !received.contains(text) {
-            if isClosed || !condition.wait(until: deadline) {
-                throw WarehouseError.io("no \(text) on /events within \(seconds) s; received: \(received)")
+        while true {
+            let (current, closed) = condition.withLock { (body, isClosed) }
+            if current.contains(text) {
+                return current.components(separatedBy: "\n\n").first { $0.contains(text) } ?? ""
             }
+            if closed || Date() > deadline {
+                throw WarehouseError.io("no \(text) on /events within \(seconds) s; received: \(condition.withLock { received })")
+            }
+            try await Task.sleep(nanoseconds: 50_000_000)
         }
-        let blocks = received.components(separatedBy: "\n\n")
-        return blocks.first { $0.contains(text) } ?? ""
+    }
+
+    /// The event stream so far: the response's body, its chunked transfer coding removed.
+    private var body: String {
+        guard let head = received.range(of: "\r\n\r\n") else { return "" }
+        var rest = Substring(received[head.upperBound...])
+        var decoded = ""
+        while let lineEnd = rest.range(of: "\r\n"), let size = Int(rest[..<lineEnd.lowerBound], radix: 16) {
+            let start = lineEnd.upperBound
+            let utf8 = rest.utf8
+            guard let end = utf8.index(start, offsetBy: size, limitedBy: utf8.endIndex), size > 0 else { break }
+            decoded += String(rest[start..<end])
+            // (The CRLF after the chunk is one Character: step over its two bytes.)
+            guard let next = utf8.index(end, offsetBy: 2, limitedBy: utf8.endIndex) else { break }
+            rest = rest[next...]
+        }
+        return decoded
     }
 
     func close() { shutdown(descriptor, Int32(SHUT_RDWR)); _ = Glibc.close(descriptor) }
