@@ -13,10 +13,13 @@ import ServiceLifecycle
 public struct WebContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: String?
+    /// The connection's event loop (downloads pace themselves on it).
+    public let eventLoop: any EventLoop
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress?.ipAddress
+        eventLoop = source.channel.eventLoop
     }
 }
 
