@@ -108,12 +108,21 @@ enum Assets {
   }
 
   if (body.getAttribute("data-events") === "on" && "EventSource" in window) {
-    var source = new EventSource("/events");
+    // The stream replays what finished since the page was made, and the job just asked for.
+    var query = "?since=" + encodeURIComponent(body.getAttribute("data-since") || "");
+    var watched = body.getAttribute("data-watch-job");
+    if (watched) query += "&job=" + encodeURIComponent(watched);
+    var notified = {};
+    var source = new EventSource("/events" + query);
     source.addEventListener("job", function (event) {
       var job;
       try { job = JSON.parse(event.data); } catch (e) { return; }
       updateRow(job);
-      if (job.state === "succeeded" || job.state === "failed") notify(job);
+      var key = job.job_id + ":" + job.state;
+      if ((job.state === "succeeded" || job.state === "failed") && !notified[key]) {
+        notified[key] = true;
+        notify(job);
+      }
     });
     source.addEventListener("progress", function (event) {
       var progress;

@@ -31,6 +31,8 @@ struct RequestState: Sendable {
     let cookies: [String: String]
     let isSecure: Bool
     let path: String
+    /// When the page was made (RFC 3339, UTC): its event stream replays the jobs finished since.
+    let renderedAt: String
 }
 
 /// `inbox-warehouse serve`: the Exports page (docs/web.md). Holds the request handlers'
@@ -172,7 +174,10 @@ public final class WebServer: Sendable {
         case .never: isSecure = false
         case .auto: isSecure = configuration.trustedUserHeader != nil && request.headers[HTTPField.Name("X-Forwarded-Proto")!]?.lowercased() == "https"
         }
-        return RequestState(language: language, session: session, cookies: cookies, isSecure: isSecure, path: request.uri.path)
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return RequestState(language: language, session: session, cookies: cookies, isSecure: isSecure, path: request.uri.path,
+                            renderedAt: formatter.string(from: Date()))
     }
 
     /// The session of a page request, or the response to send instead (303 to the login page).
