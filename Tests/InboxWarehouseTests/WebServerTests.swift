@@ -249,7 +249,8 @@ final class WebSite: Sendable {
     let server: WebServer
     let directory: String
 
-    init(loginAttempts: Int = 5, loadingGolden: Bool = false) throws {
+    init(loginAttempts: Int = 5, loadingGolden: Bool = false, trustedUserHeader: String? = nil,
+         secureCookies: SecureCookies = .auto) throws {
         let (connection, url) = try TestSupport.freshDatabase()
         defer { connection.close() }
         self.url = url
@@ -266,6 +267,8 @@ final class WebSite: Sendable {
         configuration.port = 0
         configuration.runsScheduler = false
         configuration.loginAttempts = loginAttempts
+        configuration.trustedUserHeader = trustedUserHeader
+        configuration.secureCookies = secureCookies
         server = WebServer(configuration: configuration, connect: { try Connection(conninfo: url) })
     }
 
