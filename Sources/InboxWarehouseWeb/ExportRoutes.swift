@@ -274,7 +274,7 @@ extension WebServer {
     }
 }
 
-/// An open export file for a download: its descriptor and size, read in 256 KiB chunks on the
+/// An open export file for a download: its descriptor and size, read in 1 MiB chunks on the
 /// blocking-work threads while the response is written (one chunk in memory at a time).
 final class DownloadFile: @unchecked Sendable {
     private var descriptor: Int32
@@ -317,7 +317,7 @@ final class DownloadFile: @unchecked Sendable {
             var remaining = size
             let threadPool = NIOThreadPool.singleton
             while remaining > 0 {
-                let wanted = min(remaining, 256 * 1024)
+                let wanted = min(remaining, 1024 * 1024)
                 let chunk: ByteBuffer = try await threadPool.runIfActive { [self] in
                     var buffer = ByteBufferAllocator().buffer(capacity: wanted)
                     let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted) { pointer in
