@@ -73,7 +73,10 @@ extension InboxWarehouseCommand {
             try reportingErrors {
                 let (database, report) = try connection.connectMigrated()
                 database.close()
-                let target = connection.target
+                // The embedded cluster is running now: connect to it directly, without looking
+                // at it (a `pg_ctl status`) for every new connection.
+                var target = connection.target
+                if case .embedded(let cluster) = target { target = .url(cluster.url) }
                 let base = exportsDirectory.map { URL(fileURLWithPath: $0).standardizedFileURL }
                     ?? EmbeddedCluster.defaultHome().appendingPathComponent("exports", isDirectory: true)
                 let absolute = base.path.hasPrefix("/") ? base : URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(base.path)
@@ -89,7 +92,9 @@ extension InboxWarehouseCommand {
                 configuration.trustedUserHeader = trustUserHeader
                 configuration.secureCookies = secureCookies
                 configuration.loginAttempts = loginAttempts
-                let server = WebServer(configuration: configuration, connect: { try target.connect(applicationName: "inbox-warehouse serve") },
+                configuration.webhookSecret = ProcessInfo.processInfo.environment["INBOX_WAREHOUSE_WEBHOOK_SECRET"]
+                let direct = target
+                let server = WebServer(configuration: configuration, connect: { try direct.connect(applicationName: "inbox-warehouse serve") },
                                        log: { printStatus($0) })
                 server.startBackground()
                 let stop = StopSignal()

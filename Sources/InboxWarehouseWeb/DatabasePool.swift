@@ -3,9 +3,11 @@ import InboxWarehouse
 import NIOPosix
 import PostgresLibPQ
 
-/// A few libpq connections for the request handlers. libpq blocks, so every use runs on NIO's
-/// blocking-work thread pool, never on an event loop. A connection that failed at the client
-/// level (lost, closed) is dropped; one that raised a server error goes back to the pool.
+/// A few libpq connections for the request handlers. libpq blocks, so every use runs on a
+/// thread pool of the database's own (never on an event loop, nor on the pool the downloads read
+/// files on: a slow query, or a login's bcrypt, does not hold up a download). A connection that
+/// failed at the client level (lost, closed) is dropped; one that raised a server error goes back
+/// to the pool.
 final class DatabasePool: @unchecked Sendable {
     private let lock = NSLock()
     private var idle: [Connection] = []
@@ -13,9 +15,10 @@ final class DatabasePool: @unchecked Sendable {
     private let maximumIdle: Int
     private let threadPool: NIOThreadPool
 
-    init(maximumIdle: Int = 4, threadPool: NIOThreadPool = .singleton, connect: @escaping @Sendable () throws -> Connection) {
-        self.maximumIdle = maximumIdle
-        self.threadPool = threadPool
+    init(threads: Int = 8, connect: @escaping @Sendable () throws -> Connection) {
+        maximumIdle = threads
+        threadPool = NIOThreadPool(numberOfThreads: threads)
+        threadPool.start()
         self.connect = connect
     }
 
@@ -51,12 +54,13 @@ final class DatabasePool: @unchecked Sendable {
         if idle.count < maximumIdle { idle.append(connection) } else { connection.close() }
     }
 
-    /// Closes the idle connections.
+    /// Closes the idle connections and stops the threads.
     func close() {
         lock.lock()
         let connections = idle
         idle = []
         lock.unlock()
         for connection in connections { connection.close() }
+        threadPool.shutdownGracefully { _ in }
     }
 }

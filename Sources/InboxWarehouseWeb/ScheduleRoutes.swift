@@ -134,7 +134,7 @@ extension WebServer {
                 }
                 destination = try Destination(parsing: values.destination)
             case "webhook":
-                _ = try WebhookSettings.make(url: values.webhookURL, secret: ProcessInfo.processInfo.environment["INBOX_WAREHOUSE_WEBHOOK_SECRET"])
+                _ = try WebhookSettings.make(url: values.webhookURL, secret: configuration.webhookSecret)
                 destination = .directory(configuration.keepDirectory)
                 webhookURL = values.webhookURL
             default:
@@ -201,12 +201,12 @@ extension WebServer {
 /// Posts the finished-job payload of a schedule whose delivery is `webhook` (created on the
 /// page) to its URL, signed with `INBOX_WAREHOUSE_WEBHOOK_SECRET` like the runner's webhook.
 enum ScheduleWebhooks {
-    static func deliver(payload: String, pool: DatabasePool, log: @escaping @Sendable (String) -> Void) {
+    static func deliver(payload: String, secret: String?, pool: DatabasePool, log: @escaping @Sendable (String) -> Void) {
         guard let object = try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any],
               let scheduleID = (object["schedule_id"] as? NSNumber)?.int64Value,
               let jobID = (object["job_id"] as? NSNumber)?.int64Value,
               let state = object["state"] as? String,
-              let secret = ProcessInfo.processInfo.environment["INBOX_WAREHOUSE_WEBHOOK_SECRET"], !secret.isEmpty else { return }
+              let secret, !secret.isEmpty else { return }
         let attempts = (object["attempts"] as? NSNumber)?.intValue ?? 1
         Task {
             let url = try? await pool.with { connection -> String? in
@@ -214,10 +214,11 @@ enum ScheduleWebhooks {
                                        binds: [scheduleID]).scalar
             }
             guard let url = url ?? nil, let settings = try? WebhookSettings.make(url: url, secret: secret) else { return }
-            _ = try? await NIOThreadPool.singleton.runIfActive {
+            // Blocking, with retries and backoff: on a thread of its own.
+            Thread {
                 let outcome = WebhookSender(settings: settings).send(Data(payload.utf8), deliveryID: "web-job-\(jobID)-run-\(attempts)-\(state)") { _, _ in }
                 if !outcome.delivered { log("serve: webhook of schedule \(scheduleID), job \(jobID) failed: \(outcome.failures.last ?? "")") }
-            }
+            }.start()
         }
     }
 }

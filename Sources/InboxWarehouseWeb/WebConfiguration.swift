@@ -31,6 +31,9 @@ public struct WebConfiguration: Sendable {
     /// client address) before logins are refused with 429.
     public var loginAttempts = 5
     public var loginWindowSeconds = 300.0
+    /// Signs the webhooks of schedules that deliver by webhook (`INBOX_WAREHOUSE_WEBHOOK_SECRET`);
+    /// nil: such schedules are refused.
+    public var webhookSecret: String?
     public var sessionHours = 12
     public var pageSize = 20
 

@@ -68,9 +68,9 @@ public final class WebServer: Sendable {
         options.onProgress = { jobID, rows in progress.report(jobID: jobID, rows: rows) }
         worker = JobWorker(connect: connect, schemaVersion: configuration.schemaVersion, options: options,
                            directory: configuration.exportsDirectory, stop: stop, hub: hub, log: log)
-        let pool = self.pool
+        let (pool, secret) = (self.pool, configuration.webhookSecret)
         listener = EventListener(connect: connect, hub: hub, stop: stop, log: log, onFinished: { payload in
-            ScheduleWebhooks.deliver(payload: payload, pool: pool, log: log)
+            ScheduleWebhooks.deliver(payload: payload, secret: secret, pool: pool, log: log)
         })
     }
 

@@ -71,6 +71,40 @@ struct WebScheduleTests {
         }
     }
 
+    @Test("a schedule delivering by webhook: serve posts each finished job's payload to its URL, signed with the secret")
+    func scheduleWebhook() async throws {
+        let receiver = try SchedulingWebhookServer(statuses: [200])
+        defer { receiver.stop() }
+        let refusing = try WebSite()
+        try await refusing.run { client in
+            var admin = Browser(client: client)
+            #expect(try await admin.login("alice", "alice-password").status == .seeOther)
+            let token = try admin.csrfToken(in: try await admin.get("/exports/scheduled").text)
+            let refused = try await admin.post("/exports/scheduled", ["csrf_token": token, "name": "hook", "export_type": "teams",
+                                                                        "frequency": "daily", "delivery": "webhook", "webhook_url": receiver.url])
+            #expect(refused.status == .unprocessableContent)
+            #expect(WebServerTests.formError(refused.text) == "a webhook needs a signing secret (INBOX_WAREHOUSE_WEBHOOK_SECRET)")
+        }
+        let site = try WebSite(webhookSecret: "web-secret")
+        try await site.run { client in
+            var admin = Browser(client: client)
+            #expect(try await admin.login("alice", "alice-password").status == .seeOther)
+            let token = try admin.csrfToken(in: try await admin.get("/exports/scheduled").text)
+            let created = try await admin.post("/exports/scheduled", ["csrf_token": token, "name": "hook", "export_type": "teams",
+                                                                        "frequency": "daily", "delivery": "webhook", "webhook_url": receiver.url])
+            #expect(created.status == .seeOther)
+            #expect(try await site.runDue().count == 1)
+            for _ in 0..<400 where receiver.requests.isEmpty { try await Task.sleep(nanoseconds: 50_000_000) }
+            let request = try #require(receiver.requests.first)
+            #expect(request.method == "POST" && request.path == "/hooks/exports")
+            let signature = try #require(request.headers[WebhookSignature.header.lowercased()])
+            #expect(WebhookSignature.verify(request.body, signature: signature, secret: "web-secret"))
+            let payload = try #require(try JSONSerialization.jsonObject(with: request.body) as? [String: Any])
+            #expect(payload["schedule"] as? String == "hook")
+            #expect(payload["state"] as? String == "succeeded")
+        }
+    }
+
     @Test("English or French: Accept-Language, then the switch's cookie; the export header language follows")
     func languages() async throws {
         let site = try WebSite()

@@ -250,7 +250,7 @@ final class WebSite: Sendable {
     let directory: String
 
     init(loginAttempts: Int = 5, loadingGolden: Bool = false, trustedUserHeader: String? = nil,
-         secureCookies: SecureCookies = .auto) throws {
+         secureCookies: SecureCookies = .auto, webhookSecret: String? = nil) throws {
         let (connection, url) = try TestSupport.freshDatabase()
         defer { connection.close() }
         self.url = url
@@ -269,6 +269,7 @@ final class WebSite: Sendable {
         configuration.loginAttempts = loginAttempts
         configuration.trustedUserHeader = trustedUserHeader
         configuration.secureCookies = secureCookies
+        configuration.webhookSecret = webhookSecret
         server = WebServer(configuration: configuration, connect: { try Connection(conninfo: url) })
     }
 
