@@ -42,7 +42,9 @@ from pathlib import Path
 
 try:
     from selenium import webdriver
-    from selenium.common.exceptions import TimeoutException, WebDriverException
+    from selenium.common.exceptions import (NoSuchElementException, StaleElementReferenceException,
+                                            TimeoutException, WebDriverException)
+    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -263,7 +265,10 @@ class Browser:
 
     def wait(self, condition, what, timeout=None):
         try:
-            return WebDriverWait(self.driver, timeout or self.timeout, poll_frequency=0.1).until(lambda d: condition())
+            # A page being replaced (after a click that navigates) is not a failure: look again.
+            return WebDriverWait(self.driver, timeout or self.timeout, poll_frequency=0.1,
+                                 ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)
+                                 ).until(lambda d: condition())
         except TimeoutException:
             raise TestFailure(f"[{self.name}] timed out waiting for {what} (at {self.driver.current_url})")
 
@@ -650,8 +655,8 @@ def test_schedule(context):
     context.schedule_forms["delete"] = form.get_dom_attribute("action")
     form.find_element(By.CSS_SELECTOR, "button").click()
     try:  # a confirmation dialog is allowed
-        WebDriverWait(browser.driver, 2).until(lambda d: d.switch_to.alert).accept()
-    except (TimeoutException, WebDriverException):
+        WebDriverWait(browser.driver, 2).until(expected_conditions.alert_is_present()).accept()
+    except TimeoutException:
         pass
     browser.wait(lambda: doomed not in schedule_rows(browser) and schedule_id in schedule_rows(browser),
                  f"schedule {doomed} to disappear")
