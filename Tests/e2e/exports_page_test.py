@@ -38,6 +38,7 @@ import tempfile
 import threading
 import time
 import traceback
+import urllib.parse
 from pathlib import Path
 
 try:
@@ -98,8 +99,8 @@ class Tool:
         self.environment["INBOX_WAREHOUSE_HOME"] = str(home)
         self.home = home
 
-    def run(self, arguments, stdin=None, check_status=True):
-        command = [self.binary] + arguments + ["--database-url", self.database_url]
+    def run(self, arguments, stdin=None, check_status=True, database=True):
+        command = [self.binary] + arguments + (["--database-url", self.database_url] if database else [])
         result = subprocess.run(command, input=stdin, capture_output=True, text=True, env=self.environment,
                                 cwd=self.home, timeout=300)
         if check_status and result.returncode != 0:
@@ -115,7 +116,12 @@ class Tool:
 
     def export_like(self, job, output):
         """`inbox-warehouse export` with the parameters a job ran with; returns the bytes."""
-        parameters = job["parameters"]
+        parameters = dict(job["parameters"])
+        if not parameters.get("as_of"):
+            # An on-demand job's row keeps the request as given; the moment it ran (as_of) is in
+            # the manifest beside its file.
+            manifest = json.loads(Path(job["file"] + ".manifest.json").read_text())
+            parameters["as_of"] = manifest["parameters"]["as_of"]
         arguments = ["export", job["type"], "--tz", parameters["time_zone"],
                      "--as-of", rfc3339(parameters["as_of"]), "--header-locale", parameters["header_locale"],
                      "--content-policy", parameters["content_policy"], "--output", str(output), "--quiet"]
@@ -272,6 +278,10 @@ class Browser:
         except TimeoutException:
             raise TestFailure(f"[{self.name}] timed out waiting for {what} (at {self.driver.current_url})")
 
+    def at(self, path):
+        """Whether the page shown is `path` (whatever its query, e.g. ?created=1)."""
+        return urllib.parse.urlsplit(self.driver.current_url).path == path
+
     def find(self, css):
         elements = self.driver.find_elements(By.CSS_SELECTOR, css)
         return elements[0] if elements else None
@@ -344,7 +354,15 @@ class Browser:
         return path
 
     def screenshot(self):
-        return self.driver.get_screenshot_as_png()
+        """The whole page (up to 2400 px high), 1280 px wide."""
+        height = self.driver.execute_script(
+            "return Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0);")
+        self.driver.set_window_size(1280, min(max(int(height) + 100, 1000), 2400))
+        try:
+            time.sleep(0.3)  # let the page lay itself out again
+            return self.driver.get_screenshot_as_png()
+        finally:
+            self.driver.set_window_size(1280, 1000)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -396,7 +414,7 @@ def job_rows(browser):
 
 
 def select_values(browser, css):
-    return [option.get_attribute("value") for option in Select(browser.require(css)).options]
+    return browser.driver.execute_script("return Array.from(arguments[0].options, o => o.value);", browser.require(css))
 
 
 @test("without a session every page sends to the login page; the admin logs in")
@@ -404,15 +422,15 @@ def test_login(context):
     browser = context.admin = context.browser("admin")
     for path in ("/", "/exports/on-demand", "/exports/scheduled"):
         browser.get(context.url(path))
-        browser.wait(lambda: browser.driver.current_url.endswith("/login"), f"{path} to end on /login")
+        browser.wait(lambda: browser.at("/login"), f"{path} to end on /login")
     check(browser.status() == 200, f"GET /login answered {browser.status()}")
     check(browser.find("html").get_attribute("lang") == "en", "an en-US browser should get the English page")
     browser.require("form#login-form input[name=csrf_token]")
     context.shoot(browser, "login.png")
     context.log_in(browser, ADMIN, ADMIN_PASSWORD)
-    browser.wait(lambda: browser.driver.current_url.endswith("/exports/on-demand"), "the on-demand page after logging in")
+    browser.wait(lambda: browser.at("/exports/on-demand"), "the on-demand page after logging in")
     browser.get(context.url("/"))
-    browser.wait(lambda: browser.driver.current_url.endswith("/exports/on-demand"), "/ to redirect to the on-demand page")
+    browser.wait(lambda: browser.at("/exports/on-demand"), "/ to redirect to the on-demand page")
 
 
 @test("the on-demand form offers the twelve types, the browser's zone, the channels and en/fr")
@@ -460,8 +478,9 @@ def test_generate(context):
     browser.get(context.url("/exports/on-demand"))
     before = set(job_rows(browser))
     fill_on_demand_form(browser, ON_DEMAND)
+    form_page = browser.mark()
     browser.require("button#generate").click()
-    browser.wait(lambda: browser.driver.current_url.endswith("/exports/on-demand") and browser.find("#flash"),
+    browser.wait(lambda: not browser.still_marked(form_page) and browser.at("/exports/on-demand") and browser.find("#flash"),
                  "the on-demand page with #flash after generating")
     marker = browser.mark()
     new = browser.wait(lambda: [job for job in job_rows(browser) if job not in before], "the new job's row")
@@ -527,6 +546,9 @@ def test_download(context):
     digest = hashlib.sha256(expected)
     check(headers["etag"] == f'"sha256-{digest.hexdigest()}"', f"ETag {headers['etag']}")
     check(headers["digest"] == "sha-256=" + base64.b64encode(digest.digest()).decode(), f"Digest {headers['digest']}")
+    # The picture for the docs: the list with the finished job, and the form filled as it was.
+    browser.get(context.url("/exports/on-demand"))
+    fill_on_demand_form(browser, ON_DEMAND)
     context.shoot(browser, "on-demand.png")
 
 
@@ -534,8 +556,12 @@ def test_download(context):
 def test_invalid_range(context):
     browser = context.admin
     browser.get(context.url("/exports/on-demand"))
-    jobs_before = len(context.tool.jobs())
     bad = dict(ON_DEMAND, **{"from": "2024-01-01", "to": "2026-03-30"})
+    # The command line's refusal first (it records its refused job: count the page's after it).
+    cli = context.tool.run(["export", bad["type"], "--from", bad["from"], "--to", bad["to"], "--tz", bad["zone"],
+                            "--output", str(context.root / "refused.csv")], check_status=False)
+    check(cli.returncode != 0, "the CLI accepted the range the page should refuse")
+    jobs_before = len(context.tool.jobs())
     form = {"csrf_token": browser.csrf_token(), "export_type": bad["type"], "time_zone": bad["zone"],
             "from": bad["from"], "to": bad["to"], "language": "en"}
     answer = browser.fetch("POST", "/exports/on-demand", form)
@@ -544,9 +570,6 @@ def test_invalid_range(context):
         "const d = new DOMParser().parseFromString(arguments[0], 'text/html');"
         "const e = d.querySelector('#form-error'); return e ? e.textContent : null;", answer["text"])
     check(shown and shown.strip(), "the 422 page has no #form-error")
-    cli = context.tool.run(["export", bad["type"], "--from", bad["from"], "--to", bad["to"], "--tz", bad["zone"],
-                            "--output", str(context.root / "refused.csv")], check_status=False)
-    check(cli.returncode != 0, "the CLI accepted the range the page should refuse")
     cli_message = re.sub(r"^error:\s*", "", cli.stderr.strip())
     normalize = lambda text: " ".join(text.split())
     check(normalize(cli_message) in normalize(shown) or normalize(shown) in normalize(cli_message),
@@ -599,7 +622,7 @@ def create_schedule(context, browser, name, export_type, frequency, zone):
     Select(browser.require("select#delivery")).select_by_value("keep")
     context.schedule_forms["create"] = browser.require("form#schedule-form").get_dom_attribute("action")
     browser.require("button#create-schedule").click()
-    browser.wait(lambda: browser.driver.current_url.endswith("/exports/scheduled")
+    browser.wait(lambda: browser.at("/exports/scheduled")
                  and [s for s in schedule_rows(browser) if s not in before], f"the row of schedule {name}")
     new = [s for s in schedule_rows(browser) if s not in before]
     check(len(new) == 1, f"one schedule was created, new rows: {new}")
@@ -670,7 +693,7 @@ def test_viewer(context):
     browser.get(context.url("/login"))
     check(browser.find("html").get_attribute("lang") == "fr", "a French browser should get the French login page")
     context.log_in(browser, VIEWER, VIEWER_PASSWORD)
-    browser.wait(lambda: browser.driver.current_url.endswith("/exports/on-demand"), "the viewer's on-demand page")
+    browser.wait(lambda: browser.at("/exports/on-demand"), "the viewer's on-demand page")
     check(browser.find("form#export-form") is None, "a viewer sees the export form")
     rows = job_rows(browser)
     check(context.on_demand_job in rows, "the viewer does not see the admin's job")
@@ -756,9 +779,9 @@ def test_wrong_password(context):
     browser = context.admin
     browser.get(context.url("/exports/on-demand"))
     browser.require("form#logout-form button#logout").click()
-    browser.wait(lambda: browser.driver.current_url.endswith("/login"), "the login page after logging out")
+    browser.wait(lambda: browser.at("/login"), "the login page after logging out")
     browser.get(context.url("/exports/on-demand"))
-    browser.wait(lambda: browser.driver.current_url.endswith("/login"), "a logged-out session to be sent to /login")
+    browser.wait(lambda: browser.at("/login"), "a logged-out session to be sent to /login")
 
     answer = browser.fetch("POST", "/login", {"username": ADMIN, "password": ADMIN_PASSWORD})
     check(answer["status"] == 403, f"a login form without its CSRF token answered {answer['status']}")
@@ -773,7 +796,7 @@ def test_wrong_password(context):
     check(statuses[0] == 401, f"a wrong password answered {statuses[0]}")
     check(statuses[-1] == 429, f"30 wrong passwords in a row were never rate-limited: {statuses}")
     check(all(s == 401 for s in statuses[:-1]), f"statuses before the limit: {statuses}")
-    check(not browser.driver.current_url.endswith("/exports/on-demand"), "logged in with a wrong password")
+    check(not browser.at("/exports/on-demand"), "logged in with a wrong password")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -803,7 +826,7 @@ def main():
         start = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=3)).strftime("%Y-%m-%d")
         generated = root / "recent.ndjson"
         tool.run(["generate", "--conversations", "40", "--days", "3", "--start", start, "--seed", "7",
-                  "--output", str(generated), "--quiet"])
+                  "--output", str(generated), "--quiet"], database=False)
         tool.run(["load", str(generated), "--quiet"])
         tool.run(["users", "add", ADMIN, "--role", "admin"], stdin=ADMIN_PASSWORD + "\n")
         tool.run(["users", "add", VIEWER, "--role", "viewer"], stdin=VIEWER_PASSWORD + "\n")
