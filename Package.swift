@@ -13,6 +13,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // The C boundary: libpq's headers, found through pkg-config (Debian: libpq-dev).
@@ -51,17 +55,39 @@ let package = Package(
             dependencies: ["EmbedSQL"]
         ),
         .executableTarget(name: "EmbedSQL"),
+        // The web page (`serve`): routes, sessions, server-rendered HTML, SSE, downloads. A target
+        // of its own so the core library does not pull in the web stack.
+        .target(
+            name: "InboxWarehouseWeb",
+            dependencies: [
+                "InboxWarehouse",
+                "PostgresLibPQ",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .executableTarget(
             name: "InboxWarehouseCLI",
             dependencies: [
                 "InboxWarehouse",
+                "InboxWarehouseWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "InboxWarehouseTests",
-            dependencies: ["InboxWarehouse", "PostgresLibPQ"],
+            dependencies: [
+                "InboxWarehouse",
+                "PostgresLibPQ",
+                "InboxWarehouseWeb",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             resources: [.copy("Fixtures")]
         ),
     ]

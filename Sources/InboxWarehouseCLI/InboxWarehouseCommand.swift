@@ -23,7 +23,7 @@ struct InboxWarehouseCommand: ParsableCommand {
             64 invalid command line.
             """,
         subcommands: [Demo.self, Load.self, Import.self, Export.self, Database.self, Generate.self, Jobs.self, ScheduleCommand.self,
-                      SchedulerLoop.self, RetentionCommand.self, SQLCommand.self]
+                      SchedulerLoop.self, RetentionCommand.self, SQLCommand.self, Serve.self, Users.self]
     )
 
     static func main() {

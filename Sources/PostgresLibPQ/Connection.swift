@@ -12,6 +12,14 @@ public struct PostgresNotice: Sendable {
     public let message: String
 }
 
+/// A `NOTIFY` received on a channel the connection listens on.
+public struct PostgresNotification: Sendable, Equatable {
+    public let channel: String
+    public let payload: String
+    /// The backend process that sent it.
+    public let processID: Int32
+}
+
 /// One connection to a PostgreSQL server through libpq.
 ///
 /// The connection owns its `PGconn*`; `close()` releases it early and `deinit` releases it at the
@@ -336,6 +344,46 @@ public final class Connection {
         if let sinkError { throw sinkError }
         if let serverError { throw serverError }
         return rows
+    }
+
+    // MARK: Notifications
+
+    /// Starts listening on a `NOTIFY` channel (the name is quoted as an identifier).
+    public func listen(_ channel: String) throws {
+        try execute("listen \(try escapeIdentifier(channel))")
+    }
+
+    /// The notifications that arrived on the channels this connection listens on: those already
+    /// received, else whatever arrives within `timeout` seconds (none when nothing came). Waits
+    /// on the connection's socket (`poll`), so a listener can look at a stop flag between waits.
+    public func waitForNotifications(timeout: Double) throws -> [PostgresNotification] {
+        let handle = try liveHandle()
+        var received = drainNotifications(handle)
+        if !received.isEmpty { return received }
+        let socket = PQsocket(handle)
+        guard socket >= 0 else { throw PostgresClientError.connectionLost("the connection has no socket") }
+        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        let ready = poll(&descriptor, 1, Int32(max(0, min(timeout, 3600)) * 1000))
+        if ready < 0 && errno != EINTR {
+            throw PostgresClientError.connectionLost("poll failed: errno \(errno)")
+        }
+        if PQconsumeInput(handle) == 0 {
+            throw PostgresClientError.connectionLost(currentErrorMessage())
+        }
+        received = drainNotifications(handle)
+        return received
+    }
+
+    private func drainNotifications(_ handle: OpaquePointer) -> [PostgresNotification] {
+        var received: [PostgresNotification] = []
+        while let notification = PQnotifies(handle) {
+            let item = notification.pointee
+            received.append(PostgresNotification(channel: String(cString: item.relname),
+                                                 payload: item.extra.map { String(cString: $0) } ?? "",
+                                                 processID: item.be_pid))
+            PQfreemem(notification)
+        }
+        return received
     }
 
     // MARK: Cancellation

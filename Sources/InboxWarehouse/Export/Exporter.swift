@@ -21,6 +21,11 @@ public final class Exporter {
     /// EXECUTE on the export functions, nothing that writes.
     public static let readerRole = "inbox_warehouse_reader"
 
+    /// Hears the number of data rows written so far while a file is written, at most once per
+    /// `progressInterval` seconds (the web page's progress of a running job). Nil: not counted.
+    public var progress: ((Int) -> Void)?
+    public var progressInterval = 1.0
+
     /// Whether the last export transaction ran as `readerRole`.
     public private(set) var runsAsReader = false
 
@@ -168,8 +173,21 @@ public final class Exporter {
                 "export.spreadsheet_safe(\(try connection.escapeIdentifier(columns.value($0, 0) ?? ""))::text)"
             }.joined(separator: ", ")
         }
-        return try connection.copyOut("copy (select \(selectList) from export.\(view)) to stdout (format csv)") { chunk in
+        let sql = "copy (select \(selectList) from export.\(view)) to stdout (format csv)"
+        guard let progress else {
+            return try connection.copyOut(sql) { chunk in try sink.write(chunk) }
+        }
+        // libpq hands one data row per chunk: count them, report at most once per interval.
+        var rows = 0
+        var lastReport = Date()
+        let interval = progressInterval
+        return try connection.copyOut(sql) { chunk in
             try sink.write(chunk)
+            rows += 1
+            if rows & 1023 == 0, Date().timeIntervalSince(lastReport) >= interval {
+                lastReport = Date()
+                progress(rows)
+            }
         }
     }
 

@@ -23,6 +23,9 @@ public struct RunnerOptions: Sendable {
     public var webhook: WebhookSettings?
     /// Who runs the jobs, recorded on each (`host:pid`).
     public var runnerName = "\(ProcessInfo.processInfo.hostName):\(getpid())"
+    /// Hears (job id, data rows written so far) about once a second while a job writes its
+    /// file (the web page shows it as the job's progress). Nil: rows are not counted.
+    public var onProgress: (@Sendable (_ jobID: Int64, _ rows: Int) -> Void)?
 
     public init() {}
 
@@ -169,10 +172,15 @@ public final class JobRunner {
                           state: failure == nil ? .succeeded : .failed, filePath: filePath, rows: manifest?.rows, error: failure)
     }
 
-    /// The exporter of this runner: its retention window, the default span.
-    private var exporter: Exporter {
-        Exporter(connection: connection, schemaVersion: schemaVersion,
-                 limits: ExportLimits(maximumSpanMonths: ExportLimits.standard.maximumSpanMonths, retentionMonths: options.retentionMonths))
+    /// The exporter of this runner: its retention window, the default span; it reports the
+    /// job's rows to `options.onProgress`, if any.
+    private func exporter(reportingFor jobID: Int64) -> Exporter {
+        let exporter = Exporter(connection: connection, schemaVersion: schemaVersion,
+                                limits: ExportLimits(maximumSpanMonths: ExportLimits.standard.maximumSpanMonths, retentionMonths: options.retentionMonths))
+        if let onProgress = options.onProgress {
+            exporter.progress = { rows in onProgress(jobID, rows) }
+        }
+        return exporter
     }
 
     /// Writes the export and delivers it: straight into a local destination, or staged locally
@@ -184,6 +192,7 @@ public final class JobRunner {
         }
         let slug = type.slug
         let fileName = "\(options.organizationLabel)_\(slug)_\(period.startLabel)_\(period.endLabel)_job\(jobID).csv"
+        let exporter = self.exporter(reportingFor: jobID)
         switch try Destination(parsing: schedule.destination) {
         case .directory(let directory):
             let folder = URL(fileURLWithPath: directory).appendingPathComponent(slug, isDirectory: true)
@@ -272,6 +281,78 @@ public final class JobRunner {
         }
         if let failure { throw failure }
         return OnDemandRun(manifests: request.types.compactMap { written[$0.slug] }, jobIDs: jobIDs)
+    }
+
+    // MARK: Queued on-demand jobs (the web page)
+
+    /// Records an on-demand export as a `queued` job, for a runner's `runQueued` (the web page's
+    /// "Generate export"), and returns its id. The caller has checked the parameters
+    /// (`ExportParameters.resolved(on:)`); the runner checks them again when it runs the job.
+    public static func enqueue(_ type: ExportType, _ parameters: ExportParameters, requestedBy: String?,
+                               on connection: Connection) throws -> Int64 {
+        let inserted = try connection.execute("""
+            insert into warehouse.export_jobs (export_type, parameters, state, requested_by)
+            values ($1, $2::jsonb, 'queued', $3)
+            returning job_id
+            """, binds: [type.slug, try JobParameters(parameters).encodedJSON(), requestedBy])
+        guard let jobID = inserted.scalar.flatMap(Int64.init) else { throw WarehouseError.schema("could not record the export job") }
+        return jobID
+    }
+
+    /// The on-demand jobs waiting as `queued`, oldest first.
+    public static func queuedOnDemandJobs(on connection: Connection) throws -> [Int64] {
+        let result = try connection.execute("""
+            select job_id from warehouse.export_jobs
+            where state = 'queued' and schedule_id is null and schedule_name is null
+            order by job_id
+            """)
+        return (0..<result.rowCount).compactMap { result.value($0, 0).flatMap(Int64.init) }
+    }
+
+    /// Runs an on-demand job that waits as `queued`: claims it (so one runner only runs it),
+    /// writes its file into `directory` as `<organisation>_<slug>_<from>_<to>_job<id>.csv` with
+    /// its manifest beside it, then records and announces it like any job. Nil when the job is
+    /// not (or no longer) a queued on-demand job.
+    @discardableResult
+    public func runQueued(_ jobID: Int64, into directory: String) throws -> JobOutcome? {
+        let claimed = try connection.execute("""
+            update warehouse.export_jobs
+            set state = 'running', attempts = attempts + 1, started_at = clock_timestamp(), runner = $2
+            where job_id = $1 and state = 'queued' and schedule_id is null and schedule_name is null
+            returning export_type, parameters::text
+            """, binds: [jobID, options.runnerName])
+        guard claimed.rowCount == 1, let slug = claimed.value(0, 0) else { return nil }
+        try store.record(jobID, event: "running", message: "by \(options.runnerName)")
+        var filePath: String?
+        var manifest: ExportManifest?
+        var failure: String?
+        do {
+            let parameters = try JSONDecoder().decode(JobParameters.self, from: Data((claimed.value(0, 1) ?? "{}").utf8)).export
+            guard let type = ExportType.named(slug) else {
+                throw WarehouseError.invalidParameter("unknown export type \"\(messageText(slug))\"")
+            }
+            func label(_ bound: RangeBound?) -> String {
+                switch bound {
+                case .date?: return bound!.description
+                case .instant(let instant)?: return String(instant.postgresLiteral.prefix(10))
+                case nil: return "open"
+                }
+            }
+            try makeDirectory(atPath: directory, what: "the exports folder")
+            let name = "\(options.organizationLabel)_\(slug)_\(label(parameters.from))_\(label(parameters.to))_job\(jobID).csv"
+            let path = URL(fileURLWithPath: directory).appendingPathComponent(name).standardizedFileURL.path
+            guard let written = try exporter(reportingFor: jobID).export(type, parameters, to: path) else {
+                throw WarehouseError.io("no manifest for \(path)")
+            }
+            (filePath, manifest) = (path, written)
+        } catch {
+            failure = describe(error)
+        }
+        let payload = try store.finish(jobID, succeeded: failure == nil, filePath: filePath, manifest: manifest, error: failure)
+        log(failure.map { "job \(jobID): failed: \($0)" } ?? "job \(jobID): \(manifest?.rows ?? 0) rows -> \(filePath ?? "")")
+        announce(jobID, run: 1, state: failure == nil ? .succeeded : .failed, payload: payload)
+        return JobOutcome(jobID: jobID, scheduleName: nil, exportType: slug, period: nil, state: failure == nil ? .succeeded : .failed,
+                          filePath: filePath, rows: manifest?.rows, error: failure)
     }
 
     /// Writes the request's files; `onFile` hears each manifest as its file is in place.
