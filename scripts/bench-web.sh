@@ -232,6 +232,9 @@ subprocess.run(f"cat '{big}' > /dev/null", shell=True)  # the page cache holds t
 cat_one = min(timed_processes([f"cat '{big}' > /dev/null"])[0][0] for _ in range(3))
 cat_many, _, cat_wall = timed_processes([f"cat '{big}' > /dev/null"] * DOWNLOADS)
 
+# curl reading the file itself (no server): what curl costs on its own.
+curl_file, _, curl_file_wall = timed_processes([["curl", "-s", "-o", "/dev/null", f"file://{big}"]] * DOWNLOADS)
+
 samples = []
 stop = threading.Event()
 def sample():
@@ -263,10 +266,12 @@ report()
 report("| | alone | each of the concurrent ones: min / median / max | all done (wall) |")
 report("|---|---|---|---|")
 report(f"| `cat FILE > /dev/null` | {cat_one:.2f} s | {min(cat_many):.2f} / {statistics.median(cat_many):.2f} / {max(cat_many):.2f} s | {cat_wall:.2f} s |")
-report(f"| download (curl) | | {min(download_times):.2f} / {statistics.median(download_times):.2f} / {worst:.2f} s | {download_wall:.2f} s |")
+report(f"| `curl file://FILE -o /dev/null` (no server) | | {min(curl_file):.2f} / {statistics.median(curl_file):.2f} / {max(curl_file):.2f} s | {curl_file_wall:.2f} s |")
+report(f"| download from serve (curl) | | {min(download_times):.2f} / {statistics.median(download_times):.2f} / {worst:.2f} s | {download_wall:.2f} s |")
 report()
 report(f"Slowest download / slowest of {DOWNLOADS} concurrent cats: {worst / max(cat_many):.2f}x; "
-       f"/ one cat alone: {worst / cat_one:.1f}x (target: within 1.2x). Aggregate download rate {DOWNLOADS * written / download_wall / 1e6:.0f} MB/s.")
+       f"/ one cat alone: {worst / cat_one:.1f}x (target: within 1.2x); / the slowest concurrent `curl file://`: "
+       f"{worst / max(curl_file):.2f}x. Aggregate download rate {DOWNLOADS * written / download_wall / 1e6:.0f} MB/s.")
 report()
 report(f"Server RSS (sampled every 100 ms, {len(during)} samples during the downloads): idle before {mib(idle_before)}, "
        f"max before {mib(max(before))}, during min {mib(min(during))} / median {mib(statistics.median(during))} / max {mib(max(during))}, "

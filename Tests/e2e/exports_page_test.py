@@ -695,6 +695,7 @@ def test_viewer(context):
     context.log_in(browser, VIEWER, VIEWER_PASSWORD)
     browser.wait(lambda: browser.at("/exports/on-demand"), "the viewer's on-demand page")
     check(browser.find("form#export-form") is None, "a viewer sees the export form")
+    browser.require("#viewer-note")
     rows = job_rows(browser)
     check(context.on_demand_job in rows, "the viewer does not see the admin's job")
     link = rows[context.on_demand_job].find_element(By.CSS_SELECTOR, "a.download")
@@ -752,6 +753,7 @@ def test_not_found(context):
     # As a person would type it in the address bar.
     browser.get(context.url("/exports/jobs/..%2F..%2Fetc%2Fpasswd/download"))
     check(browser.status() == 404, f"the address bar got {browser.status()}")
+    browser.require("#error")
     check("root:" not in browser.driver.page_source, "/etc/passwd was served")
 
 
