@@ -106,10 +106,10 @@ def percentile(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
 
-def rss_kib(pid):
+def rss_kib(pid, field="VmRSS"):
     with open(f"/proc/{pid}/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
 
@@ -239,7 +239,7 @@ samples = []
 stop = threading.Event()
 def sample():
     while not stop.is_set():
-        samples.append((time.perf_counter(), rss_kib(SERVE_PID)))
+        samples.append((time.perf_counter(), rss_kib(SERVE_PID), rss_kib(SERVE_PID, "RssAnon")))
         time.sleep(0.1)
 idle_before = rss_kib(SERVE_PID)
 sampler = threading.Thread(target=sample); sampler.start()
@@ -253,9 +253,10 @@ stop.set(); sampler.join()
 for output in outputs:
     code, size, _ = output.split()
     assert code == "200" and int(size) == written, output
-during = [kib for t, kib in samples if t_start <= t <= t_end]
-before = [kib for t, kib in samples if t < t_start]
-after = [kib for t, kib in samples if t > t_end]
+during = [kib for t, kib, _ in samples if t_start <= t <= t_end]
+before = [kib for t, kib, _ in samples if t < t_start]
+after = [kib for t, kib, _ in samples if t > t_end]
+anonymous_during = [kib for t, _, kib in samples if t_start <= t <= t_end]
 mib = lambda kib: f"{kib / 1024:.1f} MiB"
 worst = max(download_times)
 report(f"## 2. {DOWNLOADS} concurrent downloads of a {written / 1e6:.0f} MB export")
@@ -276,7 +277,8 @@ report()
 report(f"Server RSS (sampled every 100 ms, {len(during)} samples during the downloads): idle before {mib(idle_before)}, "
        f"max before {mib(max(before))}, during min {mib(min(during))} / median {mib(statistics.median(during))} / max {mib(max(during))}, "
        f"after {mib(max(after))}. Growth during the downloads: {mib(max(during) - max(before))} "
-       f"({(max(during) - max(before)) / 1024 / (DOWNLOADS * written / 2**20) * 100:.2f}% of the bytes sent).")
+       f"({(max(during) - max(before)) / 1024 / (DOWNLOADS * written / 2**20) * 100:.2f}% of the bytes sent); "
+       f"anonymous memory (RssAnon) at most {mib(max(anonymous_during))} during. Target: flat.")
 report()
 load = os.getloadavg()
 report(f"Load average at the end: {load[0]:.1f}.")

@@ -357,7 +357,7 @@ class Browser:
         """The whole page (up to 2400 px high), 1280 px wide."""
         height = self.driver.execute_script(
             "return Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0);")
-        self.driver.set_window_size(1280, min(max(int(height) + 100, 1000), 2400))
+        self.driver.set_window_size(1280, min(max(int(height) + 220, 1000), 2400))
         try:
             time.sleep(0.3)  # let the page lay itself out again
             return self.driver.get_screenshot_as_png()
