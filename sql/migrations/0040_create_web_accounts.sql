@@ -10,9 +10,16 @@
 --   warehouse.export_jobs.requested_by  who asked for an on-demand job on the page.
 --
 -- Schema `web` is granted to no one: the least-privilege reader of 0002 never sees the hashes.
--- pgcrypto is a trusted extension (PostgreSQL 13+): a database owner may create it.
+-- pgcrypto is a trusted extension (PostgreSQL 13+): a database owner may create it; where it
+-- cannot be created, the migration still succeeds and only the web accounts are unavailable.
 
-create extension if not exists pgcrypto;
+do $migration$
+begin
+    create extension if not exists pgcrypto;
+exception when insufficient_privilege or undefined_file or feature_not_supported then
+    raise notice 'inbox-warehouse: pgcrypto not created (%); web accounts need it', sqlerrm;
+end
+$migration$;
 
 create schema web;
 
@@ -51,15 +58,42 @@ comment on table web.schedule_deliveries is 'How a schedule created on the web p
 alter table warehouse.export_jobs add column requested_by text;
 comment on column warehouse.export_jobs.requested_by is 'The web page user who asked for an on-demand job (null from the command line).';
 
--- The password functions, bound to pgcrypto's functions when they are created.
-create function web.hash_password(password text) returns text
-language sql volatile
-begin atomic
-    select crypt(password, gen_salt('bf', 10));
-end;
-
-create function web.password_matches(password text, password_hash text) returns boolean
-language sql stable
-begin atomic
-    select password_hash = crypt(password, password_hash);
-end;
+-- The password functions, bound to pgcrypto's schema when the migration runs. Where pgcrypto
+-- cannot be created (no privilege, contrib not installed), the migration still succeeds and the
+-- functions find pgcrypto when called (so creating it later is enough), and say what is missing
+-- while it is.
+do $migration$
+declare
+    crypto_schema text;
+begin
+    select n.nspname into crypto_schema
+    from pg_extension e join pg_namespace n on n.oid = e.extnamespace
+    where e.extname = 'pgcrypto';
+    if crypto_schema is null then
+        -- Resolved when called: works once pgcrypto is created in a schema on the search path.
+        create function web.hash_password(password text) returns text
+        language plpgsql volatile as $f$
+        begin
+            return crypt(password, gen_salt('bf', 10));
+        exception when undefined_function then
+            raise exception 'web accounts need the pgcrypto extension: create extension pgcrypto (as the database owner)'
+                using errcode = 'feature_not_supported';
+        end
+        $f$;
+        create function web.password_matches(password text, password_hash text) returns boolean
+        language plpgsql stable as $f$
+        begin
+            return password_hash = crypt(password, password_hash);
+        exception when undefined_function then
+            raise exception 'web accounts need the pgcrypto extension: create extension pgcrypto (as the database owner)'
+                using errcode = 'feature_not_supported';
+        end
+        $f$;
+    else
+        execute format($f$create function web.hash_password(password text) returns text
+            language sql volatile as 'select %1$I.crypt(password, %1$I.gen_salt(''bf'', 10))'$f$, crypto_schema);
+        execute format($f$create function web.password_matches(password text, password_hash text) returns boolean
+            language sql stable as 'select password_hash = %1$I.crypt(password, password_hash)'$f$, crypto_schema);
+    end if;
+end
+$migration$;
