@@ -24,7 +24,18 @@ enum Assets {
   // The 18-month span in the form too (the server checks it with the CLI's messages).
   var from = document.getElementById("date-from"), to = document.getElementById("date-to");
   if (from && to) {
-    from.addEventListener("change", function () { if (from.value) to.min = from.value; });
+    var latest = to.max;
+    from.addEventListener("change", function () {
+      if (!from.value) { to.min = from.min; to.max = latest; return; }
+      to.min = from.value;
+      // The same day 18 months on, clamped to the month's end as PostgreSQL's date + interval
+      // does: the last "to" the server accepts (it refuses later ones with the CLI's message).
+      var parts = from.value.split("-").map(Number);
+      var lastDay = new Date(Date.UTC(parts[0], parts[1] - 1 + 19, 0)).getUTCDate();
+      var end = new Date(Date.UTC(parts[0], parts[1] - 1 + 18, Math.min(parts[2], lastDay)));
+      var limit = end.toISOString().slice(0, 10);
+      to.max = limit < latest ? limit : latest;
+    });
   }
 
   // Delivery fields shown for the chosen delivery.
@@ -108,12 +119,21 @@ enum Assets {
   }
 
   if (body.getAttribute("data-events") === "on" && "EventSource" in window) {
-    var source = new EventSource("/events");
+    // The stream replays what finished since the page was made, and the job just asked for.
+    var query = "?since=" + encodeURIComponent(body.getAttribute("data-since") || "");
+    var watched = body.getAttribute("data-watch-job");
+    if (watched) query += "&job=" + encodeURIComponent(watched);
+    var notified = {};
+    var source = new EventSource("/events" + query);
     source.addEventListener("job", function (event) {
       var job;
       try { job = JSON.parse(event.data); } catch (e) { return; }
       updateRow(job);
-      if (job.state === "succeeded" || job.state === "failed") notify(job);
+      var key = job.job_id + ":" + job.state;
+      if ((job.state === "succeeded" || job.state === "failed") && !notified[key]) {
+        notified[key] = true;
+        notify(job);
+      }
     });
     source.addEventListener("progress", function (event) {
       var progress;

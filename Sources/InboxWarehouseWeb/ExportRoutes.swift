@@ -47,19 +47,20 @@ extension WebServer {
         let state = try await self.state(request, context)
         if let response = requireSession(state) { return response }
         let page = max(1, request.uri.queryParameters["page"].flatMap { Int(String($0)) } ?? 1)
-        let created = request.uri.queryParameters["created"] != nil
-        return try await renderOnDemand(state, page: page, flash: created, formError: nil, values: ExportFormValues(), status: .ok)
+        let created = request.uri.queryParameters["created"].flatMap { Int64(String($0)) }
+        return try await renderOnDemand(state, page: page, flash: created != nil, formError: nil, values: ExportFormValues(), status: .ok,
+                                        watchJob: created)
     }
 
     func renderOnDemand(_ state: RequestState, page: Int, flash: Bool, formError: String?, values: ExportFormValues,
-                        status: HTTPResponse.Status) async throws -> Response {
+                        status: HTTPResponse.Status, watchJob: Int64? = nil) async throws -> Response {
         let pageSize = configuration.pageSize
         let (jobs, channels) = try await pool.with { connection in
             (try Self.jobRows(connection, limit: pageSize + 1, offset: (page - 1) * pageSize), try Self.channels(connection))
         }
         let zones = try await self.zones.get(pool)
         let body = Pages.onDemand(state: state, jobs: Array(jobs.prefix(pageSize)), page: page, hasNext: jobs.count > pageSize,
-                                  channels: channels, zones: zones, flash: flash, formError: formError, values: values)
+                                  channels: channels, zones: zones, flash: flash, formError: formError, values: values, watchJob: watchJob)
         return Self.html(status, body)
     }
 
@@ -203,7 +204,7 @@ extension WebServer {
         headers[.contentLength] = String(file.size)
         headers[.contentDisposition] = Self.contentDisposition(fileName)
         log("serve: job \(jobID) downloaded by \(state.session!.user.name)")
-        return Response(status: .ok, headers: headers, body: file.body())
+        return Response(status: .ok, headers: headers, body: file.body(pacedOn: context.eventLoop))
     }
 
     static func contentDisposition(_ name: String) -> String {
@@ -227,10 +228,19 @@ extension WebServer {
     // MARK: Events
 
     /// Server-Sent Events: `job` and `progress`, from the server's one LISTEN connection.
+    /// On connect, once, it replays what the page may have missed between being made and
+    /// listening: the jobs finished since `since` (the page's time) and the state of `job` (the
+    /// one just asked for, which may have finished before the page opened its stream).
     func events(_ request: Request, _ context: WebContext) async throws -> Response {
         let state = try await self.state(request, context)
         guard state.session != nil else { return errorPage(.forbidden, .forbidden, state) }
         let (id, stream) = hub.subscribe()
+        let since = request.uri.queryParameters["since"].map(String.init)
+            .flatMap { $0.range(of: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{8,15}Z$", options: .regularExpression) != nil ? $0 : nil }
+        let watched = request.uri.queryParameters["job"].map(String.init)
+            .flatMap { $0.range(of: "^[1-9][0-9]{0,18}$", options: .regularExpression) != nil ? Int64($0) : nil }
+        let replay = since == nil && watched == nil ? []
+            : (try? await pool.with { try Self.finishedJobs(since: since, job: watched, $0) }) ?? []
         let hub = self.hub
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream; charset=utf-8"
@@ -238,12 +248,29 @@ extension WebServer {
         headers[HTTPField.Name("X-Accel-Buffering")!] = "no"
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             defer { hub.unsubscribe(id) }
-            try await writer.write(ByteBuffer(string: "retry: 3000\n: connected\n\n"))
+            try await writer.write(ByteBuffer(string: "retry: 3000\n: connected\n\n" + replay.map(\.wireFormat).joined()))
             for await event in stream {
                 try await writer.write(ByteBuffer(string: event.wireFormat))
             }
             try await writer.finish(nil)
         })
+    }
+
+    /// The `job` events of the jobs finished after `since` (at most 50) and of `job` if it has
+    /// finished, oldest first, as their NOTIFY payloads would have said.
+    static func finishedJobs(since: String?, job: Int64?, _ connection: Connection) throws -> [ServerEvent] {
+        let result = try connection.execute("""
+            select jsonb_build_object('job_id', j.job_id, 'state', j.state, 'type', j.export_type, 'schedule_id', j.schedule_id,
+                                      'file', j.file_path, 'rows', j.rows, 'bytes', j.bytes)::text
+            from warehouse.export_jobs j
+            where j.state in ('succeeded', 'failed')
+              and (j.finished_at > $1::timestamptz or j.job_id = $2::bigint)
+            order by j.finished_at
+            limit 50
+            """, binds: [since, job])
+        return (0..<result.rowCount).compactMap { row in
+            result.value(row, 0).flatMap { EventTranslation.event(channel: exportJobsChannel, payload: $0) }
+        }
     }
 }
 
@@ -279,7 +306,11 @@ final class DownloadFile: @unchecked Sendable {
 
     deinit { close() }
 
-    func body() -> ResponseBody {
+    /// The response body. After each chunk it waits for one turn of the connection's event loop:
+    /// the loop has then taken the chunk and, when the socket is behind, marked the connection
+    /// unwritable, so the next write waits for the socket instead of queueing more chunks
+    /// (without it, a busy loop let every fast download queue tens of megabytes).
+    func body(pacedOn eventLoop: any EventLoop) -> ResponseBody {
         let size = Int(self.size)
         return ResponseBody(contentLength: size) { [self] writer in
             defer { close() }
@@ -298,6 +329,7 @@ final class DownloadFile: @unchecked Sendable {
                 guard chunk.readableBytes > 0 else { throw DownloadError.truncated }
                 remaining -= chunk.readableBytes
                 try await writer.write(chunk)
+                try await eventLoop.submit {}.get()
             }
             try await writer.finish(nil)
         }

@@ -6,7 +6,8 @@ import InboxWarehouse
 /// /assets/app.js, looks in /assets/app.css.
 enum Pages {
     /// The frame of every page: language switch, tabs, the user and the logout form.
-    static func layout(title: String, language: Language, state: RequestState?, tab: String?, content: String) -> String {
+    static func layout(title: String, language: Language, state: RequestState?, tab: String?, content: String,
+                       watchJob: Int64? = nil) -> String {
         let t = language.t
         let back = HTML.escape(state?.path.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=?#+"))) ?? "/")
         var header = ""
@@ -34,7 +35,8 @@ enum Pages {
             <link rel="stylesheet" href="/assets/app.css">
             <script src="/assets/app.js" defer></script>
             </head>
-            <body data-events="\(state?.session == nil ? "off" : "on")" data-language="\(language.rawValue)"\(i18n)>
+            <body data-events="\(state?.session == nil ? "off" : "on")" data-language="\(language.rawValue)"\
+            \(state.map { " data-since=\"\(HTML.escape($0.renderedAt))\"" } ?? "")\(watchJob.map { " data-watch-job=\"\($0)\"" } ?? "")\(i18n)>
             <header>
             <h1>\(HTML.escape(t(.appName)))</h1>
             \(header)
@@ -87,7 +89,7 @@ enum Pages {
     // MARK: On-demand
 
     static func onDemand(state: RequestState, jobs: [JobRow], page: Int, hasNext: Bool, channels: [ChannelOption], zones: [String],
-                         flash: Bool, formError: String?, values: ExportFormValues) -> String {
+                         flash: Bool, formError: String?, values: ExportFormValues, watchJob: Int64? = nil) -> String {
         let language = state.language
         let t = language.t
         let session = state.session!
@@ -145,7 +147,7 @@ enum Pages {
         content += "<span class=\"page\">\(HTML.escape(t(.page))) \(page)</span>"
         if hasNext { content += " <a id=\"next-page\" href=\"/exports/on-demand?page=\(page + 1)\">\(HTML.escape(t(.next))) →</a>" }
         content += "</nav>\n"
-        return layout(title: t(.onDemand), language: language, state: state, tab: "on-demand", content: content)
+        return layout(title: t(.onDemand), language: language, state: state, tab: "on-demand", content: content, watchJob: watchJob)
     }
 
     static func jobTable(_ jobs: [JobRow], language: Language) -> String {

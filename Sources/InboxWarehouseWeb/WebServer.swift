@@ -13,10 +13,13 @@ import ServiceLifecycle
 public struct WebContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: String?
+    /// The connection's event loop (downloads pace themselves on it).
+    public let eventLoop: any EventLoop
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress?.ipAddress
+        eventLoop = source.channel.eventLoop
     }
 }
 
@@ -28,6 +31,8 @@ struct RequestState: Sendable {
     let cookies: [String: String]
     let isSecure: Bool
     let path: String
+    /// When the page was made (RFC 3339, UTC): its event stream replays the jobs finished since.
+    let renderedAt: String
 }
 
 /// `inbox-warehouse serve`: the Exports page (docs/web.md). Holds the request handlers'
@@ -169,7 +174,10 @@ public final class WebServer: Sendable {
         case .never: isSecure = false
         case .auto: isSecure = configuration.trustedUserHeader != nil && request.headers[HTTPField.Name("X-Forwarded-Proto")!]?.lowercased() == "https"
         }
-        return RequestState(language: language, session: session, cookies: cookies, isSecure: isSecure, path: request.uri.path)
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return RequestState(language: language, session: session, cookies: cookies, isSecure: isSecure, path: request.uri.path,
+                            renderedAt: formatter.string(from: Date()))
     }
 
     /// The session of a page request, or the response to send instead (303 to the login page).

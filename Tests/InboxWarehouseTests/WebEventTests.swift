@@ -44,6 +44,45 @@ struct WebEventTests {
         }
     }
 
+    @Test("a page that opens its stream after its job finished still hears of it: /events replays the job asked for and those finished since the page")
+    func eventsReplayWhatThePageMissed() async throws {
+        let site = try WebSite(loadingGolden: true)
+        try await site.run { client in
+            var admin = Browser(client: client)
+            #expect(try await admin.login("alice", "alice-password").status == .seeOther)
+            let before = try await admin.get("/exports/on-demand")
+            let since = try #require(Self.attribute("data-since", in: before.text))
+            let form = WebServerTests.exportForm(type: "teams").merging(["csrf_token": try admin.csrfToken(in: before.text)]) { $1 }
+            let created = try await admin.post("/exports/on-demand", form)
+            let location = try #require(created.headers[.location])
+            let jobID = try #require(Int64(location.split(separator: "=").last ?? ""))
+            let page = try await admin.get(location)
+            #expect(Self.attribute("data-watch-job", in: page.text) == String(jobID))
+            for _ in 0..<600 where try await site.count("select count(*) from warehouse.export_jobs where state = 'succeeded'") == 0 {
+                try await Task.sleep(nanoseconds: 50_000_000)
+            }
+            let port = try #require(client.port)
+            for query in ["?job=\(jobID)", "?since=\(since)"] {
+                let events = try EventStreamReader(port: port, cookie: admin.cookieHeader, path: "/events" + query)
+                defer { events.close() }
+                let event = try await events.waitFor("\"job_id\":\(jobID),", seconds: 30)
+                #expect(event.hasPrefix("event: job\ndata: {"), "\(query)")
+                #expect(event.contains("\"state\":\"succeeded\""), "\(query)")
+            }
+            // Nothing is replayed without a reason: the stream opens with `connected` only.
+            let quiet = try EventStreamReader(port: port, cookie: admin.cookieHeader)
+            defer { quiet.close() }
+            try await quiet.waitFor("connected", seconds: 30)
+            try await Task.sleep(nanoseconds: 300_000_000)
+            #expect(quiet.text == "retry: 3000\n: connected\n\n")
+        }
+    }
+
+    static func attribute(_ name: String, in html: String) -> String? {
+        guard let range = html.range(of: "\(name)=\""), let end = html[range.upperBound...].firstIndex(of: "\"") else { return nil }
+        return String(html[range.upperBound..<end])
+    }
+
     @Test("/events needs a session")
     func eventsNeedASession() async throws {
         let site = try WebSite()

@@ -97,6 +97,48 @@ struct WebScheduleTests {
         }
     }
 
+    @Test("behind a trusted proxy: its user header logs in an existing account with its role; X-Forwarded-Proto https makes cookies Secure")
+    func trustedProxy() async throws {
+        let site = try WebSite(trustedUserHeader: "X-Remote-User")
+        try await site.run { client in
+            var browser = Browser(client: client)
+            let viewer = try await browser.get("/exports/on-demand", headers: [HTTPField.Name("X-Remote-User")!: "victor"])
+            #expect(viewer.status == .ok)
+            #expect(viewer.text.contains("data-role=\"viewer\""))
+            #expect(!viewer.text.contains("id=\"export-form\""))
+            let admin = try await browser.get("/exports/on-demand", headers: [HTTPField.Name("X-Remote-User")!: "alice"])
+            #expect(admin.text.contains("id=\"export-form\""))
+            // The header user's forms carry a token of their own; without it, 403.
+            let token = try browser.csrfToken(in: admin.text)
+            var headers: HTTPFields = [HTTPField.Name("X-Remote-User")!: "alice", .contentType: "application/x-www-form-urlencoded"]
+            let refused = try await client.execute(uri: "/exports/on-demand", method: .post, headers: headers,
+                                                   body: ByteBuffer(string: "export_type=teams&from=2026-03-28&to=2026-03-30"))
+            #expect(refused.status == .forbidden)
+            let accepted = try await client.execute(uri: "/exports/on-demand", method: .post, headers: headers,
+                                                    body: ByteBuffer(string: "export_type=teams&from=2026-03-28&to=2026-03-30&csrf_token=\(token)"))
+            #expect(accepted.status == .seeOther)
+            #expect(try await site.rows("select requested_by from warehouse.export_jobs") == ["alice"])
+            // An unknown name is not logged in.
+            headers[HTTPField.Name("X-Remote-User")!] = "mallory"
+            let unknown = try await client.execute(uri: "/exports/on-demand", method: .get, headers: headers)
+            #expect(unknown.status == .seeOther)
+            #expect(unknown.headers[.location] == "/login")
+            // HTTPS as the trusted proxy says: Secure cookies (auto).
+            let secure = try await client.execute(uri: "/login", method: .get, headers: [HTTPField.Name("X-Forwarded-Proto")!: "https"])
+            #expect(secure.headers[values: .setCookie].allSatisfy { $0.hasSuffix("; Secure") })
+            let plain = try await client.execute(uri: "/login", method: .get)
+            #expect(plain.headers[values: .setCookie].allSatisfy { !$0.contains("Secure") })
+        }
+        // Without a trusted proxy, the header is nobody and X-Forwarded-Proto is not believed.
+        let plainSite = try WebSite()
+        try await plainSite.run { client in
+            let page = try await client.execute(uri: "/exports/on-demand", method: .get, headers: [HTTPField.Name("X-Remote-User")!: "alice"])
+            #expect(page.status == .seeOther)
+            let login = try await client.execute(uri: "/login", method: .get, headers: [HTTPField.Name("X-Forwarded-Proto")!: "https"])
+            #expect(login.headers[values: .setCookie].allSatisfy { !$0.contains("Secure") })
+        }
+    }
+
     @Test("serve prints its address first, serves, and stops on SIGTERM with status 0; users add reads the password from stdin")
     func serveAndUsersCommands() throws {
         let url = try TestServer.shared.makeDatabase()

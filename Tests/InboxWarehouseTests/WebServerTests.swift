@@ -249,7 +249,8 @@ final class WebSite: Sendable {
     let server: WebServer
     let directory: String
 
-    init(loginAttempts: Int = 5, loadingGolden: Bool = false) throws {
+    init(loginAttempts: Int = 5, loadingGolden: Bool = false, trustedUserHeader: String? = nil,
+         secureCookies: SecureCookies = .auto) throws {
         let (connection, url) = try TestSupport.freshDatabase()
         defer { connection.close() }
         self.url = url
@@ -266,6 +267,8 @@ final class WebSite: Sendable {
         configuration.port = 0
         configuration.runsScheduler = false
         configuration.loginAttempts = loginAttempts
+        configuration.trustedUserHeader = trustedUserHeader
+        configuration.secureCookies = secureCookies
         server = WebServer(configuration: configuration, connect: { try Connection(conninfo: url) })
     }
 
@@ -365,7 +368,7 @@ final class EventStreamReader: @unchecked Sendable {
     private var received = ""
     private var isClosed = false
 
-    init(port: Int, cookie: String) throws {
+    init(port: Int, cookie: String, path: String = "/events") throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -375,7 +378,7 @@ final class EventStreamReader: @unchecked Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { throw WarehouseError.io("cannot connect to the server for /events") }
-        let request = "GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nCookie: \(cookie)\r\n\r\n"
+        let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nCookie: \(cookie)\r\n\r\n"
         _ = request.withCString { send(descriptor, $0, strlen($0), 0) }
         let thread = Thread { [self] in
             var buffer = [UInt8](repeating: 0, count: 4096)
@@ -413,6 +416,9 @@ final class EventStreamReader: @unchecked Sendable {
             try await Task.sleep(nanoseconds: 50_000_000)
         }
     }
+
+    /// Everything received so far (the body).
+    var text: String { condition.withLock { body } }
 
     /// The event stream so far: the response's body, its chunked transfer coding removed.
     private var body: String {
