@@ -102,3 +102,20 @@ struct SecurityTests {
         #expect(try connection.execute("select 1").scalar == "1")
     }
 }
+
+@Suite("Programs the tool starts inherit nothing")
+struct InheritedDescriptorTests {
+    /// A descriptor opened without close-on-exec (as a listening socket of `serve` or a library's
+    /// socket may be) must not reach pg_ctl, the server it leaves running, or sftp.
+    @Test func aChildSeesOnlyTheStandardStreams() throws {
+        let directory = try TestSupport.temporaryDirectory()
+        let descriptor = open(directory.appendingPathComponent("held-open").path, O_WRONLY | O_CREAT, 0o600)
+        #expect(descriptor > 2)
+        defer { close(descriptor) }
+        let result = try ChildProcess.run("/bin/sh", ["-c", "ls /proc/$$/fd"])
+        #expect(result.status == 0)
+        let inherited = result.standardOutput.split(separator: "\n").compactMap { Int32($0) }
+        #expect(!inherited.contains(descriptor), "the child holds descriptor \(descriptor): \(inherited)")
+        #expect(inherited.contains(0) && inherited.contains(1) && inherited.contains(2))
+    }
+}

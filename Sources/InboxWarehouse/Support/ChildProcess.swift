@@ -45,6 +45,7 @@ enum Subprocess {
         if let standardOutputDescriptor { posix_spawn_file_actions_adddup2(&actions, standardOutputDescriptor, 1) }
         if let standardOutput { posix_spawn_file_actions_addopen(&actions, 1, standardOutput, O_WRONLY | O_CREAT | O_TRUNC, 0o600) }
         if let standardError { posix_spawn_file_actions_addopen(&actions, 2, standardError, O_WRONLY | O_CREAT | O_TRUNC, 0o600) }
+        closeInheritedDescriptors(&actions)
         var command = [executable] + arguments
         var program = executable
         if let currentDirectory {
@@ -63,6 +64,31 @@ enum Subprocess {
         }
         return pid
     }
+
+    /// Adds an action that closes every descriptor above the standard streams in the child, so
+    /// a program we start (pg_ctl and the server it leaves running, sftp) never inherits what
+    /// this process holds open without close-on-exec: `serve`'s listening socket, a library's
+    /// sockets, a file being written. glibc 2.34+ has `posix_spawn_file_actions_addclosefrom_np`,
+    /// which Swift's Glibc module does not declare, so it is looked up at run time; before 2.34,
+    /// each descriptor open now is closed one by one (glibc ignores a close action on a
+    /// descriptor that is no longer open).
+    static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
+        if let addCloseFrom = addCloseFrom {
+            _ = addCloseFrom(&actions, 3)
+            return
+        }
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return }
+        for name in names {
+            if let descriptor = Int32(name), descriptor > 2 { posix_spawn_file_actions_addclose(&actions, descriptor) }
+        }
+    }
+
+    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+
+    private static let addCloseFrom: AddCloseFrom? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: AddCloseFrom.self)
+    }()
 
     /// Waits for the process; returns its exit status (128 + signal when killed).
     static func wait(_ pid: pid_t) -> Int32 {
