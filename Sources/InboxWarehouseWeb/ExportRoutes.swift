@@ -98,13 +98,8 @@ extension WebServer {
     /// database's resolver, the 18-month span and retention limits, the same messages), records
     /// a queued job and wakes the worker.
     func createExport(_ request: Request, _ context: WebContext) async throws -> Response {
-        let state = try await self.state(request, context)
-        if let response = requireSession(state) { return response }
-        let session = state.session!
-        guard let form = try await checkedForm(request, expected: session.csrfToken) else {
-            return errorPage(.forbidden, .csrfRefused, state)
-        }
-        guard session.user.role == .admin else { return errorPage(.forbidden, .forbidden, state) }
+        let checked = try await adminPost(request, context)
+        guard case .passed(let state, let session, let form) = checked else { return checked.refusal! }
         var values = ExportFormValues()
         values.exportType = form["export_type"] ?? ""
         values.timeZone = form["time_zone"]

@@ -97,13 +97,8 @@ extension WebServer {
     /// Creates one schedule per chosen export type (all or none), named `NAME` for one type and
     /// `NAME-<type>` for several. Checks as `inbox-warehouse schedule add` does.
     func createSchedules(_ request: Request, _ context: WebContext) async throws -> Response {
-        let state = try await self.state(request, context)
-        if let response = requireSession(state) { return response }
-        let session = state.session!
-        guard let form = try await checkedForm(request, expected: session.csrfToken) else {
-            return errorPage(.forbidden, .csrfRefused, state)
-        }
-        guard session.user.role == .admin else { return errorPage(.forbidden, .forbidden, state) }
+        let checked = try await adminPost(request, context)
+        guard case .passed(let state, let session, let form) = checked else { return checked.refusal! }
         var values = ScheduleFormValues()
         values.name = (form["name"] ?? "").trimmingCharacters(in: .whitespaces)
         values.exportTypes = form.all("export_type").filter { !$0.isEmpty }
@@ -172,13 +167,8 @@ extension WebServer {
 
     /// Pause, resume or delete a schedule (administrators).
     func changeSchedule(_ request: Request, _ context: WebContext) async throws -> Response {
-        let state = try await self.state(request, context)
-        if let response = requireSession(state) { return response }
-        let session = state.session!
-        guard let _ = try await checkedForm(request, expected: session.csrfToken) else {
-            return errorPage(.forbidden, .csrfRefused, state)
-        }
-        guard session.user.role == .admin else { return errorPage(.forbidden, .forbidden, state) }
+        let checked = try await adminPost(request, context)
+        guard case .passed(let state, let session, _) = checked else { return checked.refusal! }
         let idText = context.parameters.get("id") ?? ""
         let action = context.parameters.get("action") ?? ""
         guard idText.range(of: "^[1-9][0-9]{0,18}$", options: .regularExpression) != nil, let scheduleID = Int64(idText),

@@ -185,6 +185,30 @@ public final class WebServer: Sendable {
         state.session == nil ? Self.redirect("/login") : nil
     }
 
+    /// An administrator's POST that passed every check, or the response to send instead.
+    enum AdminPost {
+        case passed(RequestState, WebSession, FormData)
+        case refused(Response)
+
+        var refusal: Response? {
+            if case .refused(let response) = self { return response }
+            return nil
+        }
+    }
+
+    /// Checks an administrator's POST in the order every such route uses: a session (else 303
+    /// to the login page), the CSRF token (else 403), then the role (else 403), so a forged form
+    /// and a viewer's form are told apart.
+    func adminPost(_ request: Request, _ context: WebContext) async throws -> AdminPost {
+        let state = try await self.state(request, context)
+        guard let session = state.session else { return .refused(Self.redirect("/login")) }
+        guard let form = try await checkedForm(request, expected: session.csrfToken) else {
+            return .refused(errorPage(.forbidden, .csrfRefused, state))
+        }
+        guard session.user.role == .admin else { return .refused(errorPage(.forbidden, .forbidden, state)) }
+        return .passed(state, session, form)
+    }
+
     /// The form of a POST when its CSRF token is right, else nil.
     func checkedForm(_ request: Request, expected: String) async throws -> FormData? {
         var request = request
