@@ -64,7 +64,10 @@ extension InboxWarehouseCommand {
                 Every --interval seconds, does what `schedule run-due` does. On SIGTERM or SIGINT \
                 it finishes the job in progress (if any) and exits with status 0. Several \
                 schedulers (and cron run-dues) may run at once: each (schedule, period) is exported \
-                exactly once.
+                exactly once. A schedule added with --import chatwoot:NAME first imports from \
+                its saved source (once per run, whatever the number of its periods due); the \
+                source's password comes from PGPASSWORD, PGPASSFILE (~/.pgpass) or a service file \
+                in the scheduler's environment.
 
                 With the embedded cluster, the scheduler starts it when it is down, except after \
                 `db stop`: then it says once that it waits and looks again every --interval \
