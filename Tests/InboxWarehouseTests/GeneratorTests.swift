@@ -112,7 +112,7 @@ struct GeneratorTests {
             let type = object["type"] as? String ?? ""
             for field in timestampFields {
                 guard let text = object[field] as? String else { continue }
-                let instant = try #require(UTCInstant.parse(text), "\(type).\(field) \(text)")
+                let instant = try #require(Instant.parse(text, .inputFormat), "\(type).\(field) \(text)")
                 #expect(text.hasSuffix("Z"))
                 if dimensions.contains(type) {
                     // The deactivated topic and tag are updated halfway through the span.
@@ -156,7 +156,7 @@ struct GeneratorTests {
             occurrences[key, default: 0] += 1
             if let previous = lastIndex[key], index - previous > 1 { outOfOrder = true }
             lastIndex[key] = index
-            let updatedAt = (object["updated_at"] as? String).flatMap(UTCInstant.parse)?.microseconds
+            let updatedAt = (object["updated_at"] as? String).flatMap { Instant.parse($0, .inputFormat) }?.microseconds
             let text = String(decoding: line, as: UTF8.self)
             if let stored = state[key] {
                 switch (stored.updatedAt, updatedAt) {
@@ -213,9 +213,9 @@ struct GeneratorTests {
                 let at = object["at"] as? String ?? ""
                 let id = object["id"] as? String ?? ""
                 // Same-format UTC timestamps; compare by instant.
-                let instant = UTCInstant.parse(at)?.microseconds ?? 0
+                let instant = Instant.parse(at, .inputFormat)?.microseconds ?? 0
                 if let current = latestStatus[conversation] {
-                    let currentInstant = UTCInstant.parse(current.at)?.microseconds ?? 0
+                    let currentInstant = Instant.parse(current.at, .inputFormat)?.microseconds ?? 0
                     if instant < currentInstant || (instant == currentInstant && id < current.id) { break }
                 }
                 latestStatus[conversation] = (at, id, object["status"] as? String ?? "")

@@ -15,27 +15,51 @@ struct InputRulesTests {
 
     @Test("case 6: a seconds field of 60 is rejected (no leap seconds), 59 is the last second")
     func leapSecondRejected() {
-        #expect(UTCInstant.parse("2026-03-02T10:30:60Z") == nil)
-        #expect(UTCInstant.parse("2026-03-02T23:59:60Z") == nil)
-        #expect(UTCInstant.parse("2016-12-31T23:59:60+00:00") == nil)
-        #expect(UTCInstant.parse("2026-03-02T23:59:59Z")?.microseconds == Self.micros(2026, 3, 2, 23, 59, 59))
+        #expect(Instant.parse("2026-03-02T10:30:60Z", .inputFormat) == nil)
+        #expect(Instant.parse("2026-03-02T23:59:60Z", .inputFormat) == nil)
+        #expect(Instant.parse("2016-12-31T23:59:60+00:00", .inputFormat) == nil)
+        #expect(Instant.parse("2026-03-02T23:59:59Z", .inputFormat)?.microseconds == Self.micros(2026, 3, 2, 23, 59, 59))
+    }
+
+    @Test("one parser, two spellings: what the log may not carry, the command line may (as PostgreSQL reads it)")
+    func lenientSpellingForTheCommandLine() {
+        let cases: [(text: String, micros: Int64)] = [
+            ("2026-03-02 10:00:00Z", Self.micros(2026, 3, 2, 10, 0, 0)),
+            ("2026-03-02 11:00:00+01", Self.micros(2026, 3, 2, 10, 0, 0)),
+            ("2026-03-02T11:30:00+0130", Self.micros(2026, 3, 2, 10, 0, 0)),
+            ("2026-03-02T23:59:60Z", Self.micros(2026, 3, 3, 0, 0, 0)),
+        ]
+        for (text, micros) in cases {
+            #expect(Instant.parse(text, .inputFormat) == nil, "\(text)")
+            #expect(Instant(text)?.microseconds == micros, "\(text)")
+        }
+        // Both: the same instant, the same literal back.
+        let strict = Instant.parse("2026-03-02T10:00:00.1234565+00:00", .inputFormat)
+        #expect(strict != nil && strict == Instant("2026-03-02 10:00:00.1234565+00"))
+        #expect(strict?.postgresLiteral == "2026-03-02 10:00:00.123457+00")
+        #expect(strict?.rfc3339 == "2026-03-02T10:00:00.123457Z")
+        // Neither: no offset, a dangling colon, a year outside 0001-9999 in UTC.
+        for text in ["2026-03-02T10:00:00", "2026-03-02T10:00:00+01:", "0001-01-01T00:30:00+01:00"] {
+            #expect(Instant.parse(text, .inputFormat) == nil, "\(text)")
+            #expect(Instant(text) == nil, "\(text)")
+        }
     }
 
     @Test("case 7: a space instead of T is rejected; T and t are the separators")
     func spaceSeparatorRejected() {
-        #expect(UTCInstant.parse("2026-03-02 10:00:00Z") == nil)
-        #expect(UTCInstant.parse("2026-03-02 10:00:00+01:00") == nil)
-        #expect(UTCInstant.parse("2026-03-02T10:00:00Z")?.microseconds == Self.micros(2026, 3, 2, 10, 0, 0))
-        #expect(UTCInstant.parse("2026-03-02t10:00:00z")?.microseconds == Self.micros(2026, 3, 2, 10, 0, 0))
+        #expect(Instant.parse("2026-03-02 10:00:00Z", .inputFormat) == nil)
+        #expect(Instant.parse("2026-03-02 10:00:00+01:00", .inputFormat) == nil)
+        #expect(Instant.parse("2026-03-02T10:00:00Z", .inputFormat)?.microseconds == Self.micros(2026, 3, 2, 10, 0, 0))
+        #expect(Instant.parse("2026-03-02t10:00:00z", .inputFormat)?.microseconds == Self.micros(2026, 3, 2, 10, 0, 0))
     }
 
     @Test("case 9: fractional seconds past the microsecond are rounded half up")
     func subMicrosecondRounding() {
         // 59.9999995: the seventh digit 5 rounds up, into the next second (and here the next day).
-        #expect(UTCInstant.parse("2026-03-01T23:59:59.9999995Z")?.microseconds == Self.micros(2026, 3, 2, 0, 0, 0))
-        #expect(UTCInstant.parse("2026-03-01T23:59:59.9999994Z")?.microseconds == Self.micros(2026, 3, 1, 23, 59, 59, 999_999))
-        #expect(UTCInstant.parse("2026-03-01T10:00:00.0000015Z")?.microseconds == Self.micros(2026, 3, 1, 10, 0, 0, 2))
-        #expect(UTCInstant.parse("2026-03-01T10:00:00.00000149999Z")?.microseconds == Self.micros(2026, 3, 1, 10, 0, 0, 1))
+        #expect(Instant.parse("2026-03-01T23:59:59.9999995Z", .inputFormat)?.microseconds == Self.micros(2026, 3, 2, 0, 0, 0))
+        #expect(Instant.parse("2026-03-01T23:59:59.9999994Z", .inputFormat)?.microseconds == Self.micros(2026, 3, 1, 23, 59, 59, 999_999))
+        #expect(Instant.parse("2026-03-01T10:00:00.0000015Z", .inputFormat)?.microseconds == Self.micros(2026, 3, 1, 10, 0, 0, 2))
+        #expect(Instant.parse("2026-03-01T10:00:00.00000149999Z", .inputFormat)?.microseconds == Self.micros(2026, 3, 1, 10, 0, 0, 1))
     }
 
     @Test("case 8: an integer is decided on the exact decimal text, never through a Double", arguments: [

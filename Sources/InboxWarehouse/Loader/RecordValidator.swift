@@ -109,7 +109,7 @@ enum RecordValidator {
                 }
                 appendCopyText(text, to: &output)
             case .timestamp:
-                guard let instant = UTCInstant.parse(text) else {
+                guard let instant = Instant.parse(text, .inputFormat) else {
                     throw reject("field \"\(field.name)\" is not an RFC 3339 timestamp with an offset (years 0001-9999): \"\(truncated(text))\"")
                 }
                 instant.appendPostgresLiteral(to: &output)

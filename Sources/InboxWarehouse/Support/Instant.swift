@@ -1,14 +1,14 @@
 import PostgresLibPQ
 
-/// A moment in time, to the microsecond, years 0001 to 9999 in UTC: what the export path's
-/// as-of moments, range instants and `--now` options hold.
+/// A moment in time, to the microsecond, years 0001 to 9999 in UTC: what the loader stores for
+/// every timestamp field, and what the export path's as-of moments, range instants and `--now`
+/// options hold. It is written as a PostgreSQL literal in UTC (`2026-03-01 09:15:00+00`,
+/// microseconds when there are any), which is also its JSON form.
 ///
-/// It reads RFC 3339 (`2026-03-01T09:15:00Z`, `2026-03-01t10:15:00.25+01:00`, a space instead of
-/// the `T`) and PostgreSQL's own output (`2026-03-01 09:15:00+00`, offsets `±HH`, `±HHMM`,
-/// `±HH:MM`); the offset is always required, so the session's time zone never decides what an
-/// instant means. Fractions beyond microseconds are rounded; a leap second (`:60`) is the next
-/// second, as PostgreSQL reads it. It is written as a PostgreSQL literal in UTC
-/// (`2026-03-01 09:15:00+00`, microseconds when there are any), which is also its JSON form.
+/// One parser reads both spellings (`Spelling`): the event log's strict RFC 3339 and the
+/// command line's more forgiving one. The offset is always required, so the session's time
+/// zone never decides what an instant means, and the microseconds are computed here, so the
+/// server's DateStyle or TimeZone never changes what is stored.
 public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// Microseconds since 1970-01-01T00:00:00Z.
     public let microseconds: Int64
@@ -20,69 +20,109 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
     static let minimum = Int64(CivilCalendar.daysSinceEpoch(year: 1, month: 1, day: 1)) * 86_400_000_000
     static let maximum = Int64(CivilCalendar.daysSinceEpoch(year: 10000, month: 1, day: 1)) * 86_400_000_000
 
-    /// Parses an instant with an offset; nil for anything else (a bare date, `now`, garbage).
+    /// What a parser accepts. Both: `YYYY-MM-DD`, `T` or `t`, `HH:MM:SS`, an optional fraction
+    /// kept to the microsecond (rounded half up: `59.9999995` is the next second), and a required
+    /// offset `Z`, `z` or `±HH:MM`, within years 0001 to 9999 in UTC.
+    enum Spelling {
+        /// input-format.md's "Common rules", for the event log: nothing more (a space instead of
+        /// the `T`, a leap second `:60` and offsets without their colon are rejected).
+        case inputFormat
+        /// For the command line and PostgreSQL's own output (`2026-03-01 09:15:00+00`): also a
+        /// space instead of the `T`, offsets `±HH` and `±HHMM`, and a leap second (`:60`) read
+        /// as the next second, as PostgreSQL reads it.
+        case lenient
+    }
+
+    /// Parses an instant with an offset, leniently (`Spelling.lenient`); nil for anything else
+    /// (a bare date, `now`, garbage).
     public init?(_ text: String) {
-        let bytes = Array(text.utf8)
-        var index = 0
-        func number(_ length: Int) -> Int? {
-            guard index + length <= bytes.count else { return nil }
+        guard let instant = Self.parse(text, .lenient) else { return nil }
+        self = instant
+    }
+
+    static func parse(_ text: String, _ spelling: Spelling) -> Instant? {
+        var text = text
+        return text.withUTF8 { parse(bytes: $0, spelling) }
+    }
+
+    /// The parser (the loader's hot path: no allocation).
+    static func parse(bytes: UnsafeBufferPointer<UInt8>, _ spelling: Spelling) -> Instant? {
+        let count = bytes.count
+        let isLenient = spelling == .lenient
+        guard count >= 20 else { return nil }
+        func digits(_ start: Int, _ length: Int) -> Int? {
+            guard start + length <= count else { return nil }
             var value = 0
-            for byte in bytes[index..<(index + length)] {
-                guard (0x30...0x39).contains(byte) else { return nil }
+            for index in start..<(start + length) {
+                let byte = bytes[index]
+                guard byte >= 0x30 && byte <= 0x39 else { return nil }
                 value = value * 10 + Int(byte - 0x30)
             }
-            index += length
             return value
         }
-        func expect(_ characters: String) -> Bool {
-            guard index < bytes.count, characters.utf8.contains(bytes[index]) else { return false }
-            index += 1
-            return true
-        }
-        guard let year = number(4), expect("-"), let month = number(2), expect("-"), let day = number(2),
-              expect("Tt "), let hour = number(2), expect(":"), let minute = number(2), expect(":"), let second = number(2),
-              CivilCalendar.isValidDate(year: year, month: month, day: day), hour <= 23, minute <= 59, second <= 60
+        guard let year = digits(0, 4), bytes[4] == UInt8(ascii: "-"),
+              let month = digits(5, 2), bytes[7] == UInt8(ascii: "-"),
+              let day = digits(8, 2) else { return nil }
+        let separator = bytes[10]
+        guard separator == UInt8(ascii: "T") || separator == UInt8(ascii: "t") || (isLenient && separator == UInt8(ascii: " "))
         else { return nil }
-        var fraction: Int64 = 0
-        if index < bytes.count && bytes[index] == UInt8(ascii: ".") {
+        guard let hour = digits(11, 2), bytes[13] == UInt8(ascii: ":"),
+              let minute = digits(14, 2), bytes[16] == UInt8(ascii: ":"),
+              let second = digits(17, 2) else { return nil }
+        guard CivilCalendar.isValidDate(year: year, month: month, day: day),
+              hour <= 23, minute <= 59, second <= (isLenient ? 60 : 59) else { return nil }
+        var index = 19
+        var fractionMicros: Int64 = 0
+        if index < count && bytes[index] == UInt8(ascii: ".") {
             index += 1
             let start = index
             var scale: Int64 = 100_000
-            while index < bytes.count, (0x30...0x39).contains(bytes[index]) {
+            var roundUp = false
+            while index < count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
                 let digit = Int64(bytes[index] - 0x30)
                 if scale > 0 {
-                    fraction += digit * scale
+                    fractionMicros += digit * scale
                     scale /= 10
-                } else if index == start + 6 && digit >= 5 {
-                    fraction += 1  // rounded to the microsecond
+                } else if index == start + 6 {
+                    roundUp = digit >= 5
                 }
                 index += 1
             }
             guard index > start else { return nil }
+            if roundUp { fractionMicros += 1 }
         }
+        guard index < count else { return nil }
         var offsetSeconds = 0
-        if expect("Zz") {
-            // UTC
-        } else if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
-            let sign = bytes[index] == UInt8(ascii: "-") ? -1 : 1
+        switch bytes[index] {
+        case UInt8(ascii: "Z"), UInt8(ascii: "z"):
             index += 1
-            guard let offsetHours = number(2), offsetHours <= 23 else { return nil }
-            var offsetMinutes = 0
-            if index < bytes.count {
-                _ = expect(":")
-                guard let minutes = number(2), minutes <= 59 else { return nil }
-                offsetMinutes = minutes
+        case UInt8(ascii: "+"), UInt8(ascii: "-"):
+            let sign = bytes[index] == UInt8(ascii: "-") ? -1 : 1
+            guard let offsetHour = digits(index + 1, 2), offsetHour <= 23 else { return nil }
+            index += 3
+            var offsetMinute = 0
+            if index < count || !isLenient {
+                // `:MM`, or in the lenient spelling also `MM`; nothing at all only when lenient.
+                if index < count, bytes[index] == UInt8(ascii: ":") {
+                    index += 1
+                } else if !isLenient {
+                    return nil
+                }
+                guard let minutes = digits(index, 2), minutes <= 59 else { return nil }
+                offsetMinute = minutes
+                index += 2
             }
-            offsetSeconds = sign * (offsetHours * 3600 + offsetMinutes * 60)
-        } else {
+            offsetSeconds = sign * (offsetHour * 3600 + offsetMinute * 60)
+        default:
             return nil
         }
-        guard index == bytes.count else { return nil }
+        guard index == count else { return nil }
         let days = Int64(CivilCalendar.daysSinceEpoch(year: year, month: month, day: day))
         let seconds = days * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetSeconds)
-        let micros = seconds * 1_000_000 + fraction
-        guard micros >= Self.minimum, micros < Self.maximum else { return nil }
-        microseconds = micros
+        let micros = seconds * 1_000_000 + fractionMicros
+        // Keep to what PostgreSQL stores without era notation: years 0001 to 9999 in UTC.
+        guard micros >= minimum, micros < maximum else { return nil }
+        return Instant(microseconds: micros)
     }
 
     /// The UTC civil date and time, and the microseconds.
@@ -98,23 +138,51 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
         return (date.year, date.month, date.day, seconds / 3600, seconds / 60 % 60, seconds % 60, Int(rest % 1_000_000))
     }
 
-    private func formatted(separator: String, zone: String) -> String {
+    /// Appends `YYYY-MM-DD{separator}HH:MM:SS[.ffffff]{zone}` to a byte buffer (the loader's hot
+    /// path: no intermediate allocation).
+    private func append(separator: UInt8, zone: StaticString, to output: inout [UInt8]) {
         let p = parts
-        func padded(_ value: Int, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        func append(_ value: Int, width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            var remaining = value
+            while divisor > 0 {
+                output.append(UInt8(0x30 + remaining / divisor % 10))
+                remaining %= divisor
+                divisor /= 10
+            }
         }
-        var text = "\(padded(p.year, 4))-\(padded(p.month, 2))-\(padded(p.day, 2))\(separator)"
-            + "\(padded(p.hour, 2)):\(padded(p.minute, 2)):\(padded(p.second, 2))"
-        if p.micros != 0 { text += "." + padded(p.micros, 6) }
-        return text + zone
+        append(p.year, width: 4); output.append(UInt8(ascii: "-"))
+        append(p.month, width: 2); output.append(UInt8(ascii: "-"))
+        append(p.day, width: 2); output.append(separator)
+        append(p.hour, width: 2); output.append(UInt8(ascii: ":"))
+        append(p.minute, width: 2); output.append(UInt8(ascii: ":"))
+        append(p.second, width: 2)
+        if p.micros != 0 {
+            output.append(UInt8(ascii: "."))
+            append(p.micros, width: 6)
+        }
+        zone.withUTF8Buffer { output.append(contentsOf: $0) }
+    }
+
+    /// Appends the PostgreSQL literal (`postgresLiteral`) to a byte buffer.
+    func appendPostgresLiteral(to output: inout [UInt8]) {
+        append(separator: UInt8(ascii: " "), zone: "+00", to: &output)
     }
 
     /// `2026-03-01 09:15:00+00`: the literal handed to PostgreSQL, and the form in manifests.
-    public var postgresLiteral: String { formatted(separator: " ", zone: "+00") }
+    public var postgresLiteral: String {
+        var output: [UInt8] = []
+        appendPostgresLiteral(to: &output)
+        return String(decoding: output, as: UTF8.self)
+    }
 
     /// `2026-03-01T09:15:00Z`.
-    public var rfc3339: String { formatted(separator: "T", zone: "Z") }
+    public var rfc3339: String {
+        var output: [UInt8] = []
+        append(separator: UInt8(ascii: "T"), zone: "Z", to: &output)
+        return String(decoding: output, as: UTF8.self)
+    }
 
     public var description: String { postgresLiteral }
 }
