@@ -59,12 +59,21 @@ extension WebServer {
             select s.schedule_id, s.name, s.export_type, s.frequency, s.time_zone, array_to_json(s.channel_ids)::text,
                    s.destination, coalesce(d.delivery, case when s.destination like 'sftp://%' then 'sftp' else 'keep' end),
                    s.is_enabled,
+                   -- the end of the period now in progress (or of the first one, when it lies
+                   -- ahead), with the bounds SchedulePeriods.due gives periods: a calendar period
+                   -- ends where export.local_day_start puts the next one's first day, an hourly one
+                   -- an elapsed hour after its local hour began
                    case when s.is_enabled then to_char(
-                       (date_trunc(case s.frequency when 'hourly' then 'hour' when 'daily' then 'day' when 'weekly' then 'week' else 'month' end,
-                                   now() at time zone s.time_zone)
-                        + case s.frequency when 'hourly' then interval '1 hour' when 'daily' then interval '1 day'
-                                           when 'weekly' then interval '7 days' else interval '1 month' end)
-                       at time zone s.time_zone at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') end,
+                       case when s.frequency = 'hourly'
+                            then date_trunc('hour', greatest(now(), s.starts_at) at time zone s.time_zone) at time zone s.time_zone
+                                 + interval '1 hour'
+                            else export.local_day_start(
+                                     (date_trunc(case s.frequency when 'daily' then 'day' when 'weekly' then 'week' else 'month' end,
+                                                 greatest(now(), s.starts_at) at time zone s.time_zone)
+                                      + case s.frequency when 'daily' then interval '1 day' when 'weekly' then interval '7 days'
+                                                         else interval '1 month' end)::date,
+                                     s.time_zone)
+                       end at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') end,
                    to_char(last.finished_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), last.state,
                    (select coalesce(json_agg(json_build_array(f.job_id,
                                 to_char(f.period_start at time zone s.time_zone, 'YYYY-MM-DD HH24:MI')) order by f.period_start desc), '[]')::text
