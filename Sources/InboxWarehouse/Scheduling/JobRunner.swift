@@ -205,7 +205,7 @@ public final class JobRunner {
             throw WarehouseError.invalidParameter("unknown export type \"\(messageText(schedule.exportType))\"")
         }
         let slug = type.slug
-        let fileName = "\(options.organizationLabel)_\(slug)_\(period.startLabel)_\(period.endLabel)_job\(jobID).csv"
+        let fileName = jobFileName(slug, from: period.startLabel, to: period.endLabel, jobID: jobID)
         let exporter = self.exporter(reportingFor: jobID)
         switch try Destination(parsing: schedule.destination) {
         case .directory(let directory):
@@ -347,13 +347,13 @@ public final class JobRunner {
             }
             func label(_ bound: RangeBound?) -> String {
                 switch bound {
-                case .date?: return bound!.description
                 case .instant(let instant)?: return String(instant.postgresLiteral.prefix(10))
+                case let bound?: return bound.description
                 case nil: return "open"
                 }
             }
             try makeDirectory(atPath: directory, what: "the exports folder")
-            let name = "\(options.organizationLabel)_\(slug)_\(label(parameters.from))_\(label(parameters.to))_job\(jobID).csv"
+            let name = jobFileName(slug, from: label(parameters.from), to: label(parameters.to), jobID: jobID)
             let path = URL(fileURLWithPath: directory).appendingPathComponent(name).standardizedFileURL.path
             guard let written = try exporter(reportingFor: jobID).export(type, parameters, to: path) else {
                 throw WarehouseError.io("no manifest for \(path)")
@@ -367,6 +367,11 @@ public final class JobRunner {
         announce(jobID, run: 1, state: failure == nil ? .succeeded : .failed, payload: payload)
         return JobOutcome(jobID: jobID, scheduleName: nil, exportType: slug, period: nil, state: failure == nil ? .succeeded : .failed,
                           filePath: filePath, rows: manifest?.rows, error: failure)
+    }
+
+    /// A job's file name, scheduled or queued: `<organisation>_<slug>_<from>_<to>_job<id>.csv`.
+    private func jobFileName(_ slug: String, from: String, to: String, jobID: Int64) -> String {
+        "\(options.organizationLabel)_\(slug)_\(from)_\(to)_job\(jobID).csv"
     }
 
     /// Writes the request's files; `onFile` hears each manifest as its file is in place.
