@@ -117,17 +117,7 @@ struct InputRulesTests {
 
     @Test("the Python reference rejects exactly the same lines")
     func referenceAgrees() throws {
-        let directory = try TestSupport.temporaryDirectory()
-        let log = try TestSupport.writeLog(Self.lines.map(\.line))
-        let rejectsPath = directory.appendingPathComponent("rejects.tsv").path
-        let arguments = [TestSupport.repositoryRoot.appendingPathComponent("tools/reference/inbox_reference.py").path,
-                         "--log", log, "--export", "open-conversations", "--as-of", "2026-03-05T00:00:00Z",
-                         "--rejects", rejectsPath, "--output", directory.appendingPathComponent("open.csv").path]
-        let status = Subprocess.wait(try Subprocess.spawn("python3", arguments, standardInput: "/dev/null",
-                                                          standardError: directory.appendingPathComponent("python.err").path))
-        try #require(status == 0)
-        let rejectedLines = try String(contentsOfFile: rejectsPath, encoding: .utf8).split(separator: "\n")
-            .map { Int($0.split(separator: "\t")[1])! }
+        let rejectedLines = try TestSupport.referenceRejectedLines(Self.lines.map(\.line))
         let expected = Self.lines.enumerated().filter { $0.element.reason != nil }.map { $0.offset + 1 }
         #expect(rejectedLines == expected)
     }

@@ -103,6 +103,22 @@ enum TestSupport {
     }
 
     /// Writes `lines` as an NDJSON file and returns its path.
+    /// The line numbers (1-based) the Python reference (tools/reference/) rejects in `lines`,
+    /// for the tests that check it rejects exactly what the loader rejects.
+    static func referenceRejectedLines(_ lines: [String]) throws -> [Int] {
+        let directory = try temporaryDirectory()
+        let log = try writeLog(lines)
+        let rejectsPath = directory.appendingPathComponent("rejects.tsv").path
+        let arguments = [repositoryRoot.appendingPathComponent("tools/reference/inbox_reference.py").path,
+                         "--log", log, "--export", "open-conversations", "--as-of", "2026-03-05T00:00:00Z",
+                         "--rejects", rejectsPath, "--output", directory.appendingPathComponent("open.csv").path]
+        let status = Subprocess.wait(try Subprocess.spawn("python3", arguments, standardInput: "/dev/null",
+                                                          standardError: directory.appendingPathComponent("python.err").path))
+        try #require(status == 0)
+        return try String(contentsOfFile: rejectsPath, encoding: .utf8).split(separator: "\n")
+            .map { Int($0.split(separator: "\t")[1])! }
+    }
+
     static func writeLog(_ lines: [String], name: String = "log.ndjson") throws -> String {
         let path = try temporaryDirectory().appendingPathComponent(name).path
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
