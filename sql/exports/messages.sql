@@ -7,13 +7,15 @@
 --
 -- One definition, three forms (see resolved_conversations.sql): _within (typed; also takes the
 -- content policy), _between (dates in a zone), the view (CSV cells for the session's parameters).
--- Plan:
---   * the messages of R (messages.created_at range) are joined once to their conversation's
---     descriptive columns;
---   * the previous message is lag() over the in-range messages of each conversation; a
+-- Plan (docs/benchmarks.md, "The messages export"):
+--   * the previous message is lag() over the in-range messages of each conversation, computed on
+--     the messages alone, in the order of their (conversation_id, created_at) index; a
 --     conversation's first in-range message (no lag) takes the conversation's latest message
---     before R;
---   * current tags at T are read from facts.tag_cells for just the messages of R.
+--     before R (merged in the same order);
+--   * only then is each message joined, by hash, to its conversation's descriptive columns, its
+--     agent, its team and its current tags at T (facts.tag_cells, one row per message of R, so
+--     the planner hashes the tags rather than the million messages);
+--   * the CSV view sorts once, by created at then id.
 
 create type export.messages_row as (
     message_id                     text,
@@ -59,46 +61,16 @@ create function export.messages_within(
 returns setof export.messages_row
 language sql stable parallel safe
 as $$
-    with conversation_info as (
-        select
-            c.conversation_id,
-            c.channel_id,
-            c.contact_id,
-            c.url as conversation_url,
-            c.sentiment as conversation_sentiment,
-            ch.medium,
-            ch.name as channel_name,
-            ch.display_name as channel_display_name,
-            ct.primary_identifier as contact_primary_identifier,
-            ct.secondary_identifier as contact_secondary_identifier
-        from inbox.conversations as c
-        left join inbox.channels as ch
-            on ch.channel_id = c.channel_id
-        left join inbox.contacts as ct
-            on ct.contact_id = c.contact_id
-        where export.channel_matches(c.channel_id, channel_ids)
-    ),
-
-    scoped as (
+    with numbered as (
+        -- the previous in-range message: lag() over the range's messages of each conversation,
+        -- read in the order of the (conversation_id, created_at) index, before any join
         select
             m.*,
-            c.channel_id,
-            c.contact_id,
-            c.conversation_url,
-            c.conversation_sentiment,
-            c.medium,
-            c.channel_name,
-            c.channel_display_name,
-            c.contact_primary_identifier,
-            c.contact_secondary_identifier,
             lag(m.message_id) over w as lag_message_id,
             lag(m.created_at) over w as lag_created_at
         from inbox.messages as m
-        left join conversation_info as c
-            on c.conversation_id = m.conversation_id
         where m.created_at >= range_start
           and m.created_at < range_end
-          and (c.conversation_id is not null or export.channel_matches(null, channel_ids))
         window w as (partition by m.conversation_id order by m.created_at, m.message_id collate "C")
     ),
 
@@ -123,24 +95,37 @@ as $$
         order by p.conversation_id, p.created_at desc, p.message_id collate "C" desc
     ),
 
-    tag_cells as (
-        select tc.message_id, tc.tag_ids, tc.tag_names
-        from facts.tag_cells(as_of) as tc
-        where tc.message_created_at >= range_start
-          and tc.message_created_at < range_end
+    conversation_info as (
+        select
+            c.conversation_id,
+            c.channel_id,
+            c.contact_id,
+            c.url as conversation_url,
+            c.sentiment as conversation_sentiment,
+            ch.medium,
+            ch.name as channel_name,
+            ch.display_name as channel_display_name,
+            ct.primary_identifier as contact_primary_identifier,
+            ct.secondary_identifier as contact_secondary_identifier
+        from inbox.conversations as c
+        left join inbox.channels as ch
+            on ch.channel_id = c.channel_id
+        left join inbox.contacts as ct
+            on ct.contact_id = c.contact_id
+        where export.channel_matches(c.channel_id, channel_ids)
     )
 
     select
         s.message_id,
         s.created_at,
         s.conversation_id,
-        s.channel_id,
-        s.medium,
-        s.channel_name,
-        s.channel_display_name,
-        s.contact_id,
-        s.contact_primary_identifier,
-        s.contact_secondary_identifier,
+        c.channel_id,
+        c.medium,
+        c.channel_name,
+        c.channel_display_name,
+        c.contact_id,
+        c.contact_primary_identifier,
+        c.contact_secondary_identifier,
         s.message_type,
         s.origin,
         s.outbound_type,
@@ -153,24 +138,27 @@ as $$
         s.system_user_type,
         tg.tag_ids,
         tg.tag_names,
-        case when export.content_allowed(s.medium, content_policy, is_scheduled) then s.content end,
-        s.conversation_url,
+        case when export.content_allowed(c.medium, content_policy, is_scheduled) then s.content end,
+        c.conversation_url,
         s.post_url,
         coalesce(s.updated_at, s.created_at),
         s.deleted_at,
         coalesce(s.lag_message_id, br.message_id),
         export.round_seconds(facts.seconds_between(coalesce(s.lag_created_at, br.created_at), s.created_at)),
-        coalesce(s.sentiment, s.conversation_sentiment)
-    from scoped as s
+        coalesce(s.sentiment, c.conversation_sentiment)
+    from numbered as s
+    left join before_range as br
+        on br.conversation_id = s.conversation_id
+       and s.lag_message_id is null
+    left join conversation_info as c
+        on c.conversation_id = s.conversation_id
     left join inbox.agents as a
         on a.agent_id = s.agent_id
     left join inbox.teams as t
         on t.team_id = s.team_id
-    left join tag_cells as tg
+    left join facts.tag_cells(as_of, range_start, range_end) as tg
         on tg.message_id = s.message_id
-    left join before_range as br
-        on br.conversation_id = s.conversation_id
-       and s.lag_message_id is null
+    where c.conversation_id is not null or export.channel_matches(null, channel_ids)
 $$;
 comment on function export.messages_within(timestamptz, timestamptz, timestamptz, text[], text, boolean) is
 'messages, typed: one row per message (deleted ones included) created in [range_start, range_end) (channel filter: null = all); tags current at as_of; content per the content policy (twitter | all | none; never when is_scheduled). Unordered.';

@@ -44,23 +44,25 @@ $$;
 comment on function facts.compute_message_tags(text[]) is
 'The facts.message_tags rows of the given messages.';
 
--- Current tags of each message at T, as the multi-valued cells list them (see
--- facts.topic_cells). Grouped by message and its created_at, so that a filter on
--- message_created_at reads only the tags of those messages.
-create function facts.tag_cells(as_of timestamptz)
-returns table (message_id text, message_created_at timestamptz, tag_ids text[], tag_names text[])
+-- Current tags at T of each message created in [created_from, created_to), as the multi-valued
+-- cells list them (see facts.topic_cells). The range is read through message_created_at's index;
+-- the rows are grouped by message id alone, so the planner knows the id is unique and hashes these
+-- few rows, not the messages they are joined to.
+create function facts.tag_cells(as_of timestamptz, created_from timestamptz, created_to timestamptz)
+returns table (message_id text, tag_ids text[], tag_names text[])
 language sql stable parallel safe
 as $$
     select
         mt.message_id,
-        mt.message_created_at,
         array_agg(mt.tag_id order by mt.first_applied_at, mt.tag_id collate "C") as tag_ids,
         array_agg(coalesce(t.name, '') order by mt.first_applied_at, mt.tag_id collate "C") as tag_names
     from facts.message_tags as mt
     left join inbox.tags as t
         on t.tag_id = mt.tag_id
     where mt.current_during @> as_of
-    group by mt.message_id, mt.message_created_at
+      and mt.message_created_at >= created_from
+      and mt.message_created_at < created_to
+    group by mt.message_id
 $$;
-comment on function facts.tag_cells(timestamptz) is
-'Per message with a tag current at T: the tag ids and names in cell order (earliest application, then id).';
+comment on function facts.tag_cells(timestamptz, timestamptz, timestamptz) is
+'Per message created in [created_from, created_to) with a tag current at T: the tag ids and names in cell order (earliest application, then id).';
