@@ -8,9 +8,14 @@
 
 -- Durations ------------------------------------------------------------------------------------
 
+-- Written as the epoch of the difference: `timestamptz - timestamptz` and `extract(epoch from
+-- interval)` are immutable, so PostgreSQL inlines this function into every query (extract(epoch
+-- from timestamptz) is only stable, and an immutable SQL function whose body is not cannot be
+-- inlined: it ran as a function call per row). The difference never carries months, so its epoch
+-- is the exact difference of the two epochs, microseconds included.
 create function facts.seconds_between(earlier timestamptz, later timestamptz) returns numeric
 language sql immutable parallel safe
-as $$ select extract(epoch from later) - extract(epoch from earlier) $$;
+as $$ select extract(epoch from (later - earlier)) $$;
 comment on function facts.seconds_between(timestamptz, timestamptz) is
 'Exact seconds (with microseconds) from earlier to later; negative when later is before earlier; null if either is null.';
 
