@@ -6,8 +6,10 @@
 --
 -- One definition, three forms (see resolved_conversations.sql): _within (typed), _between
 -- (dates in a zone), the view (CSV cells for the session's parameters).
--- Plan: messages.created_at range scan joined to conversations by primary key, grouped by the
--- conversation's contact.
+-- Plan: the messages of R (created_at range scan) are counted per conversation first (a hash
+-- aggregate of one row per conversation), then those rows are joined to their conversation and
+-- summed per contact: no sort of the messages for a distinct count (half the server CPU of
+-- grouping the messages by contact directly, on the benchmark month).
 
 create type export.contacts_row as (
     contact_profile_id     text,
@@ -30,20 +32,32 @@ create function export.contacts_within(
 returns setof export.contacts_row
 language sql stable parallel safe
 as $$
-    with per_contact as (
+    with per_conversation as (
         select
-            c.contact_id,
+            m.conversation_id,
             min(m.created_at) filter (where m.direction = 'INBOUND') as first_inbound_at,
-            count(distinct m.conversation_id) as conversation_count,
             count(*) filter (where m.direction = 'INBOUND') as inbound_message_count,
             count(*) filter (where m.direction = 'OUTBOUND') as outbound_message_count
         from inbox.messages as m
-        inner join inbox.conversations as c
-            on c.conversation_id = m.conversation_id
         where m.created_at >= range_start
           and m.created_at < range_end
           and m.deleted_at is null
-          and export.channel_matches(c.channel_id, channel_ids)
+        group by m.conversation_id
+    ),
+
+    -- a contact's conversations with such a message are its per_conversation rows, so counting
+    -- them needs no distinct count over the messages
+    per_contact as (
+        select
+            c.contact_id,
+            min(pc.first_inbound_at) as first_inbound_at,
+            count(*) as conversation_count,
+            sum(pc.inbound_message_count)::bigint as inbound_message_count,
+            sum(pc.outbound_message_count)::bigint as outbound_message_count
+        from per_conversation as pc
+        inner join inbox.conversations as c
+            on c.conversation_id = pc.conversation_id
+        where export.channel_matches(c.channel_id, channel_ids)
         group by c.contact_id
     )
 
