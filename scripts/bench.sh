@@ -43,7 +43,7 @@ report() { echo "$*" | tee -a "$RESULTS.tmp"; }
 report "# Benchmark run $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 report ""
 report "Machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr); $(psql --version | head -1); PostgreSQL server $(psql -tA "$(admin_url postgres)" -c 'show server_version')."
-report "Command: \`scripts/bench.sh $CONVERSATIONS\`"
+report "Command: \`scripts/bench.sh $CONVERSATIONS\` at commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- sql Sources scripts || echo " (with uncommitted changes)"); load average at the start: $(cut -d" " -f1-3 /proc/loadavg)."
 report ""
 
 # --- data ------------------------------------------------------------------------------------
