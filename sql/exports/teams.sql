@@ -208,6 +208,22 @@ $$;
 comment on function export.teams_between(date, date, text, text[], timestamptz) is
 'teams, typed, for the dates from_date..to_date (inclusive) read in time_zone. Unordered.';
 
+-- The CSV view's rows: teams_within for the session's parameters, planned with their values
+-- (a dynamic statement is planned with its arguments as constants, so the range estimates are
+-- real; a call with export.range_start() etc. as arguments would be planned blind and would
+-- re-evaluate the settings on every row that compares with them).
+create function export.teams_for_session()
+returns setof export.teams_row
+language plpgsql stable
+as $fn$
+begin
+    return query execute 'select * from export.teams_within($1, $2, $3, $4)'
+        using export.range_start(), export.range_end(), export.as_of(), export.channel_ids();
+end
+$fn$;
+comment on function export.teams_for_session() is
+'teams, typed, for the parameters of export.set_parameters (the rows of the CSV view, unordered).';
+
 create view export.teams as
 select
     export.format_timestamp(t.created_at) as created_at,
@@ -230,7 +246,7 @@ select
     t.tags_added,
     t.topics_added,
     t.replies
-from export.teams_within(export.range_start(), export.range_end(), export.as_of(), export.channel_ids()) as t
+from export.teams_for_session() as t
 order by t.team_name collate "C" nulls last, t.team_id collate "C";
 
 comment on view export.teams is
