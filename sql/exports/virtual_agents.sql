@@ -44,40 +44,52 @@ as $$
           and export.channel_matches(o.channel_id, channel_ids)
     ),
 
+    -- The conversations with a virtual-agent handover in R, and those resolved by a virtual
+    -- agent in R: one range scan each, joined to its conversations by key (rather than a probe
+    -- per conversation).
+    handovers as (
+        select
+            q.conversation_id,
+            bool_or(q.handover_reason is distinct from 'ERROR') as is_handed_over_to_agent,
+            bool_or(q.handover_reason = 'ERROR') as is_handed_over_due_to_error
+        from inbox.queue_entries as q
+        where q.queued_at >= range_start
+          and q.queued_at < range_end
+          and q.started_by = 'VA_HANDED_OVER_CONVERSATION'
+        group by q.conversation_id
+    ),
+
+    virtual_resolves as (
+        select distinct s.conversation_id
+        from inbox.status_changes as s
+        where s.changed_at >= range_start
+          and s.changed_at < range_end
+          and s.status = 'RESOLVED'
+          and s.resolved_by = 'VIRTUAL_AGENT'
+    ),
+
     conversation_figures as (
         select
             ic.agent_id,
             ic.channel_id,
             count(*) as total_conversations,
-            count(*) filter (where exists (
-                select 1
-                from inbox.queue_entries as q
-                where q.conversation_id = ic.conversation_id
-                  and q.queued_at >= range_start
-                  and q.queued_at < range_end
-                  and q.started_by = 'VA_HANDED_OVER_CONVERSATION'
-                  and q.handover_reason is distinct from 'ERROR'
-            )) as handed_over_to_agent,
-            count(*) filter (where exists (
-                select 1
-                from inbox.queue_entries as q
-                where q.conversation_id = ic.conversation_id
-                  and q.queued_at >= range_start
-                  and q.queued_at < range_end
-                  and q.started_by = 'VA_HANDED_OVER_CONVERSATION'
-                  and q.handover_reason = 'ERROR'
-            )) as handed_over_due_to_error,
-            count(*) filter (where exists (
-                select 1
-                from inbox.status_changes as s
-                where s.conversation_id = ic.conversation_id
-                  and s.changed_at >= range_start
-                  and s.changed_at < range_end
-                  and s.status = 'RESOLVED'
-                  and s.resolved_by = 'VIRTUAL_AGENT'
-            )) as resolved
+            count(*) filter (where h.is_handed_over_to_agent) as handed_over_to_agent,
+            count(*) filter (where h.is_handed_over_due_to_error) as handed_over_due_to_error,
+            count(vr.conversation_id) as resolved
         from its_conversations as ic
+        left join handovers as h
+            on h.conversation_id = ic.conversation_id
+        left join virtual_resolves as vr
+            on vr.conversation_id = ic.conversation_id
         group by ic.agent_id, ic.channel_id
+    ),
+
+    -- Topic and tag figures of virtual agents only (no other agent's rows can join a row of
+    -- conversation_figures).
+    virtual_agent_ids as (
+        select a.agent_id
+        from inbox.agents as a
+        where a.kind = 'VIRTUAL'
     ),
 
     topic_figures as (
@@ -88,7 +100,7 @@ as $$
         from facts.topic_applications as tp
         where tp.applied_at >= range_start
           and tp.applied_at < range_end
-          and tp.agent_id is not null
+          and tp.agent_id in (select va.agent_id from virtual_agent_ids as va)
           and tp.channel_id is not null
         group by tp.agent_id, tp.channel_id
     ),
@@ -102,7 +114,7 @@ as $$
         from facts.tag_applications as ta
         where ta.applied_at >= range_start
           and ta.applied_at < range_end
-          and ta.agent_id is not null
+          and ta.agent_id in (select va.agent_id from virtual_agent_ids as va)
           and ta.channel_id is not null
         group by ta.agent_id, ta.channel_id
     )
