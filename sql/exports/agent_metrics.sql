@@ -58,29 +58,53 @@ as $$
         group by p.agent_id
     ),
 
-    replies as (
-        select
-            o.agent_id,
-            count(distinct o.contact_id) as contacts_helped,
-            count(*) as outbound_count
-        from facts.outbound_messages as o
-        where o.created_at >= range_start
-          and o.created_at < range_end
-          and o.agent_id is not null
-          and export.channel_matches(o.channel_id, channel_ids)
-        group by o.agent_id
+    -- An agent's outbound messages count for human agents only (the rows below are those of
+    -- agents of kind HUMAN), i.e. its human outbound messages (facts.human_replies); contacts are
+    -- counted distinct per (agent, contact) first, then per agent.
+    agent_contacts as (
+        select hr.agent_id, hr.contact_id, count(*) as reply_count
+        from facts.human_replies as hr
+        where hr.created_at >= range_start
+          and hr.created_at < range_end
+          and export.channel_matches(hr.channel_id, channel_ids)
+        group by hr.agent_id, hr.contact_id
     ),
 
+    replies as (
+        select
+            ac.agent_id,
+            count(ac.contact_id) as contacts_helped,
+            sum(ac.reply_count) as outbound_count
+        from agent_contacts as ac
+        group by ac.agent_id
+    ),
+
+    -- Lock time by class, and the distinct conversations with a handling session, each in an
+    -- aggregation of its own over the lock sessions overlapping R: the sums aggregate in parallel,
+    -- and the conversations are grouped by (agent_id, conversation) instead of a distinct count.
     lock_times as (
         select
             ls.agent_id,
             sum(ls.handling_clipped_seconds) as handling_seconds,
             sum(ls.no_reply_clipped_seconds) as no_reply_seconds,
-            sum(ls.cherry_picking_clipped_seconds) as cherry_picking_seconds,
-            count(distinct ls.conversation_id) filter (where ls.lock_class = 'HANDLING') as handled_conversations
+            sum(ls.cherry_picking_clipped_seconds) as cherry_picking_seconds
         from facts.lock_sessions_within(range_start, range_end, as_of) as ls
         where export.channel_matches(ls.channel_id, channel_ids)
         group by ls.agent_id
+    ),
+
+    handled_conversations as (
+        select ls.agent_id, ls.conversation_id
+        from facts.lock_sessions_within(range_start, range_end, as_of) as ls
+        where export.channel_matches(ls.channel_id, channel_ids)
+          and ls.lock_class = 'HANDLING'
+        group by ls.agent_id, ls.conversation_id
+    ),
+
+    handled_conversation_counts as (
+        select hc.agent_id, count(*) as handled_conversations
+        from handled_conversations as hc
+        group by hc.agent_id
     ),
 
     resolves as (
@@ -156,11 +180,11 @@ as $$
         export.round_seconds(coalesce(pt.available_seconds, 0)),
         export.round_seconds(coalesce(pt.away_seconds, 0)),
         coalesce(rp.contacts_helped, 0),
-        export.round_seconds(lt.handling_seconds / nullif(lt.handled_conversations, 0)),
+        export.round_seconds(lt.handling_seconds / nullif(hcc.handled_conversations, 0)),
         export.round_seconds(coalesce(lt.handling_seconds, 0)),
         export.round_seconds(coalesce(lt.no_reply_seconds, 0)),
         export.round_seconds(coalesce(lt.cherry_picking_seconds, 0)),
-        coalesce(rp.outbound_count, 0),
+        coalesce(rp.outbound_count, 0)::bigint,
         coalesce(sc.resolves_with_reply, 0),
         coalesce(sc.resolves_without_reply, 0),
         coalesce(tg.tags_added, 0),
@@ -184,6 +208,8 @@ as $$
         on rp.agent_id = s.agent_id
     left join lock_times as lt
         on lt.agent_id = s.agent_id
+    left join handled_conversation_counts as hcc
+        on hcc.agent_id = s.agent_id
     left join resolves as sc
         on sc.agent_id = s.agent_id
     left join tags_added as tg
