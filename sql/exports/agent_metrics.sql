@@ -9,9 +9,10 @@
 -- applies to conversation-based figures, not to presence.
 --
 -- One definition, three forms (see resolved_conversations.sql): _within (typed), _between
--- (dates in a zone), the view (CSV cells for the session's parameters). Each figure is one range
--- scan over R of a fact relation aggregated by agent_id: presence (facts.presences_within),
--- outbound messages, lock sessions with their class read at T (facts.lock_sessions_within),
+-- (dates in a zone), the view (CSV cells for the session's parameters, through
+-- agent_metrics_for_session). Each figure is one range scan over R of a fact relation aggregated
+-- by agent_id: presence (facts.presences_within), outbound messages (a human agent's are its
+-- human outbound messages: facts.human_replies), lock sessions with their class read at T (facts.lock_sessions_within),
 -- status changes (facts.status_changes: with reply), tag and topic applications, survey
 -- responses.
 

@@ -7,9 +7,10 @@
 -- applies to every figure (through the event's conversation).
 --
 -- One definition, three forms (see resolved_conversations.sql): _within (typed), _between
--- (dates in a zone), the view (CSV cells for the session's parameters). Every figure is one
--- range scan over R of a fact relation, aggregated by team_id: outbound messages and replies
--- (facts.outbound_messages), resolves (facts.status_changes: with reply, first resolution),
+-- (dates in a zone), the view (CSV cells for the session's parameters, through
+-- teams_for_session). Every figure is one range scan over R of a fact relation, aggregated by
+-- team_id: the scope (facts.outbound_messages, one exists per team id), replies and contacts
+-- helped (facts.human_replies), resolves (facts.status_changes: with reply, first resolution),
 -- first responses (facts.conversations), lock sessions overlapping R with their class read at T
 -- (facts.lock_sessions_within), surveys (facts.survey_responses), tag and topic applications.
 

@@ -7,7 +7,8 @@
 -- collation), agent id, channel id.
 --
 -- One definition, three forms (see resolved_conversations.sql): _within (typed), _between
--- (dates in a zone), the view (CSV cells for the session's parameters).
+-- (dates in a zone), the view (CSV cells for the session's parameters, through
+-- virtual_agents_for_session).
 
 create type export.virtual_agents_row as (
     agent_id                       text,
