@@ -9,9 +9,10 @@
 -- applies to conversation-based figures, not to presence.
 --
 -- One definition, three forms (see resolved_conversations.sql): _within (typed), _between
--- (dates in a zone), the view (CSV cells for the session's parameters). Each figure is one range
--- scan over R of a fact relation aggregated by agent_id: presence (facts.presences_within),
--- outbound messages, lock sessions with their class read at T (facts.lock_sessions_within),
+-- (dates in a zone), the view (CSV cells for the session's parameters, through
+-- agent_metrics_for_session). Each figure is one range scan over R of a fact relation aggregated
+-- by agent_id: presence (facts.presences_within), outbound messages (a human agent's are its
+-- human outbound messages: facts.human_replies), lock sessions with their class read at T (facts.lock_sessions_within),
 -- status changes (facts.status_changes: with reply), tag and topic applications, survey
 -- responses.
 
@@ -58,29 +59,53 @@ as $$
         group by p.agent_id
     ),
 
-    replies as (
-        select
-            o.agent_id,
-            count(distinct o.contact_id) as contacts_helped,
-            count(*) as outbound_count
-        from facts.outbound_messages as o
-        where o.created_at >= range_start
-          and o.created_at < range_end
-          and o.agent_id is not null
-          and export.channel_matches(o.channel_id, channel_ids)
-        group by o.agent_id
+    -- An agent's outbound messages count for human agents only (the rows below are those of
+    -- agents of kind HUMAN), i.e. its human outbound messages (facts.human_replies); contacts are
+    -- counted distinct per (agent, contact) first, then per agent.
+    agent_contacts as (
+        select hr.agent_id, hr.contact_id, count(*) as reply_count
+        from facts.human_replies as hr
+        where hr.created_at >= range_start
+          and hr.created_at < range_end
+          and export.channel_matches(hr.channel_id, channel_ids)
+        group by hr.agent_id, hr.contact_id
     ),
 
+    replies as (
+        select
+            ac.agent_id,
+            count(ac.contact_id) as contacts_helped,
+            sum(ac.reply_count) as outbound_count
+        from agent_contacts as ac
+        group by ac.agent_id
+    ),
+
+    -- Lock time by class, and the distinct conversations with a handling session, each in an
+    -- aggregation of its own over the lock sessions overlapping R: the sums aggregate in parallel,
+    -- and the conversations are grouped by (agent_id, conversation) instead of a distinct count.
     lock_times as (
         select
             ls.agent_id,
             sum(ls.handling_clipped_seconds) as handling_seconds,
             sum(ls.no_reply_clipped_seconds) as no_reply_seconds,
-            sum(ls.cherry_picking_clipped_seconds) as cherry_picking_seconds,
-            count(distinct ls.conversation_id) filter (where ls.lock_class = 'HANDLING') as handled_conversations
+            sum(ls.cherry_picking_clipped_seconds) as cherry_picking_seconds
         from facts.lock_sessions_within(range_start, range_end, as_of) as ls
         where export.channel_matches(ls.channel_id, channel_ids)
         group by ls.agent_id
+    ),
+
+    handled_conversations as (
+        select ls.agent_id, ls.conversation_id
+        from facts.lock_sessions_within(range_start, range_end, as_of) as ls
+        where export.channel_matches(ls.channel_id, channel_ids)
+          and ls.lock_class = 'HANDLING'
+        group by ls.agent_id, ls.conversation_id
+    ),
+
+    handled_conversation_counts as (
+        select hc.agent_id, count(*) as handled_conversations
+        from handled_conversations as hc
+        group by hc.agent_id
     ),
 
     resolves as (
@@ -156,11 +181,11 @@ as $$
         export.round_seconds(coalesce(pt.available_seconds, 0)),
         export.round_seconds(coalesce(pt.away_seconds, 0)),
         coalesce(rp.contacts_helped, 0),
-        export.round_seconds(lt.handling_seconds / nullif(lt.handled_conversations, 0)),
+        export.round_seconds(lt.handling_seconds / nullif(hcc.handled_conversations, 0)),
         export.round_seconds(coalesce(lt.handling_seconds, 0)),
         export.round_seconds(coalesce(lt.no_reply_seconds, 0)),
         export.round_seconds(coalesce(lt.cherry_picking_seconds, 0)),
-        coalesce(rp.outbound_count, 0),
+        coalesce(rp.outbound_count, 0)::bigint,
         coalesce(sc.resolves_with_reply, 0),
         coalesce(sc.resolves_without_reply, 0),
         coalesce(tg.tags_added, 0),
@@ -184,6 +209,8 @@ as $$
         on rp.agent_id = s.agent_id
     left join lock_times as lt
         on lt.agent_id = s.agent_id
+    left join handled_conversation_counts as hcc
+        on hcc.agent_id = s.agent_id
     left join resolves as sc
         on sc.agent_id = s.agent_id
     left join tags_added as tg
@@ -214,6 +241,22 @@ $$;
 comment on function export.agent_metrics_between(date, date, text, text[], timestamptz) is
 'agent-metrics, typed, for the dates from_date..to_date (inclusive) read in time_zone. Unordered.';
 
+-- The CSV view's rows: agent_metrics_within for the session's parameters, planned with their values
+-- (a dynamic statement is planned with its arguments as constants, so the range estimates are
+-- real; a call with export.range_start() etc. as arguments would be planned blind and would
+-- re-evaluate the settings on every row that compares with them).
+create function export.agent_metrics_for_session()
+returns setof export.agent_metrics_row
+language plpgsql stable
+as $fn$
+begin
+    return query execute 'select * from export.agent_metrics_within($1, $2, $3, $4)'
+        using export.range_start(), export.range_end(), export.as_of(), export.channel_ids();
+end
+$fn$;
+comment on function export.agent_metrics_for_session() is
+'agent_metrics, typed, for the parameters of export.set_parameters (the rows of the CSV view, unordered).';
+
 create view export.agent_metrics as
 select
     m.user_id,
@@ -238,7 +281,7 @@ select
     m.csat_score_3,
     m.csat_score_4,
     m.csat_score_5
-from export.agent_metrics_within(export.range_start(), export.range_end(), export.as_of(), export.channel_ids()) as m
+from export.agent_metrics_for_session() as m
 order by m.user_name collate "C", m.user_id collate "C";
 
 comment on view export.agent_metrics is

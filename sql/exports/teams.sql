@@ -7,9 +7,10 @@
 -- applies to every figure (through the event's conversation).
 --
 -- One definition, three forms (see resolved_conversations.sql): _within (typed), _between
--- (dates in a zone), the view (CSV cells for the session's parameters). Every figure is one
--- range scan over R of a fact relation, aggregated by team_id: outbound messages and replies
--- (facts.outbound_messages), resolves (facts.status_changes: with reply, first resolution),
+-- (dates in a zone), the view (CSV cells for the session's parameters, through
+-- teams_for_session). Every figure is one range scan over R of a fact relation, aggregated by
+-- team_id: the scope (facts.outbound_messages, one exists per team id), replies and contacts
+-- helped (facts.human_replies), resolves (facts.status_changes: with reply, first resolution),
 -- first responses (facts.conversations), lock sessions overlapping R with their class read at T
 -- (facts.lock_sessions_within), surveys (facts.survey_responses), tag and topic applications.
 
@@ -46,28 +47,57 @@ create function export.teams_within(
 returns setof export.teams_row
 language sql stable parallel safe
 as $$
-    with outbound_in_range as materialized (
-        select o.team_id, o.contact_id, o.author_kind
-        from facts.outbound_messages as o
-        where o.created_at >= range_start
-          and o.created_at < range_end
-          and o.team_id is not null
-          and export.channel_matches(o.channel_id, channel_ids)
+    with recursive
+
+    -- The teams that carry at least one outbound message in R: each team id found in the
+    -- messages (a skip scan of the team_id index: one probe per team) that has one in R.
+    message_team_ids as (
+        select min(m.team_id) as team_id
+        from inbox.messages as m
+        where m.team_id is not null
+        union all
+        select (
+            select min(m.team_id)
+            from inbox.messages as m
+            where m.team_id > t.team_id
+        )
+        from message_team_ids as t
+        where t.team_id is not null
     ),
 
     team_scope as (
-        select distinct o.team_id
-        from outbound_in_range as o
+        select t.team_id
+        from message_team_ids as t
+        where t.team_id is not null
+          and exists (
+              select 1
+              from facts.outbound_messages as o
+              where o.team_id = t.team_id
+                and o.created_at >= range_start
+                and o.created_at < range_end
+                and export.channel_matches(o.channel_id, channel_ids)
+          )
+    ),
+
+    -- Replies are the human outbound messages (facts.human_replies); contacts are counted
+    -- distinct per (team, contact) first, then per team.
+    team_contacts as (
+        select hr.team_id, hr.contact_id, count(*) as reply_count
+        from facts.human_replies as hr
+        where hr.created_at >= range_start
+          and hr.created_at < range_end
+          and hr.team_id is not null
+          and export.channel_matches(hr.channel_id, channel_ids)
+        group by hr.team_id, hr.contact_id
     ),
 
     replies as (
         select
-            o.team_id,
-            count(*) as reply_count,
-            count(distinct o.contact_id) as contacts_helped
-        from outbound_in_range as o
-        where o.author_kind = 'HUMAN'
-        group by o.team_id
+            tc.team_id,
+            sum(tc.reply_count) as reply_count,
+            count(tc.contact_id) as contacts_helped
+        from team_contacts as tc
+        group by tc.team_id
     ),
 
     resolves as (
@@ -98,17 +128,34 @@ as $$
         group by fc.first_response_team_id
     ),
 
+    -- Lock time by class, and the distinct conversations with a handling session, each in an
+    -- aggregation of its own over the lock sessions overlapping R: the sums aggregate in parallel,
+    -- and the conversations are grouped by (team_id, conversation) instead of a distinct count.
     lock_times as (
         select
             ls.team_id,
             sum(ls.handling_clipped_seconds) as handling_seconds,
             sum(ls.no_reply_clipped_seconds) as no_reply_seconds,
-            sum(ls.cherry_picking_clipped_seconds) as cherry_picking_seconds,
-            count(distinct ls.conversation_id) filter (where ls.lock_class = 'HANDLING') as handled_conversations
+            sum(ls.cherry_picking_clipped_seconds) as cherry_picking_seconds
         from facts.lock_sessions_within(range_start, range_end, as_of) as ls
         where ls.team_id is not null
           and export.channel_matches(ls.channel_id, channel_ids)
         group by ls.team_id
+    ),
+
+    handled_conversations as (
+        select ls.team_id, ls.conversation_id
+        from facts.lock_sessions_within(range_start, range_end, as_of) as ls
+        where ls.team_id is not null
+          and export.channel_matches(ls.channel_id, channel_ids)
+          and ls.lock_class = 'HANDLING'
+        group by ls.team_id, ls.conversation_id
+    ),
+
+    handled_conversation_counts as (
+        select hc.team_id, count(*) as handled_conversations
+        from handled_conversations as hc
+        group by hc.team_id
     ),
 
     surveys as (
@@ -159,7 +206,7 @@ as $$
         export.round_seconds(coalesce(lt.handling_seconds, 0)),
         export.round_seconds(coalesce(lt.no_reply_seconds, 0)),
         export.round_seconds(coalesce(lt.cherry_picking_seconds, 0)),
-        export.round_seconds(lt.handling_seconds / nullif(lt.handled_conversations, 0)),
+        export.round_seconds(lt.handling_seconds / nullif(hcc.handled_conversations, 0)),
         coalesce(rp.contacts_helped, 0),
         coalesce(sv.csat_score_1, 0),
         coalesce(sv.csat_score_2, 0),
@@ -168,7 +215,7 @@ as $$
         coalesce(sv.csat_score_5, 0),
         coalesce(tg.tags_added, 0),
         coalesce(tp.topics_added, 0),
-        coalesce(rp.reply_count, 0)
+        coalesce(rp.reply_count, 0)::bigint
     from team_scope as ts
     left join inbox.teams as t
         on t.team_id = ts.team_id
@@ -178,6 +225,8 @@ as $$
         on fr.team_id = ts.team_id
     left join lock_times as lt
         on lt.team_id = ts.team_id
+    left join handled_conversation_counts as hcc
+        on hcc.team_id = ts.team_id
     left join replies as rp
         on rp.team_id = ts.team_id
     left join surveys as sv
@@ -208,6 +257,22 @@ $$;
 comment on function export.teams_between(date, date, text, text[], timestamptz) is
 'teams, typed, for the dates from_date..to_date (inclusive) read in time_zone. Unordered.';
 
+-- The CSV view's rows: teams_within for the session's parameters, planned with their values
+-- (a dynamic statement is planned with its arguments as constants, so the range estimates are
+-- real; a call with export.range_start() etc. as arguments would be planned blind and would
+-- re-evaluate the settings on every row that compares with them).
+create function export.teams_for_session()
+returns setof export.teams_row
+language plpgsql stable
+as $fn$
+begin
+    return query execute 'select * from export.teams_within($1, $2, $3, $4)'
+        using export.range_start(), export.range_end(), export.as_of(), export.channel_ids();
+end
+$fn$;
+comment on function export.teams_for_session() is
+'teams, typed, for the parameters of export.set_parameters (the rows of the CSV view, unordered).';
+
 create view export.teams as
 select
     export.format_timestamp(t.created_at) as created_at,
@@ -230,7 +295,7 @@ select
     t.tags_added,
     t.topics_added,
     t.replies
-from export.teams_within(export.range_start(), export.range_end(), export.as_of(), export.channel_ids()) as t
+from export.teams_for_session() as t
 order by t.team_name collate "C" nulls last, t.team_id collate "C";
 
 comment on view export.teams is

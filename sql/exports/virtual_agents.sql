@@ -7,7 +7,8 @@
 -- collation), agent id, channel id.
 --
 -- One definition, three forms (see resolved_conversations.sql): _within (typed), _between
--- (dates in a zone), the view (CSV cells for the session's parameters).
+-- (dates in a zone), the view (CSV cells for the session's parameters, through
+-- virtual_agents_for_session).
 
 create type export.virtual_agents_row as (
     agent_id                       text,
@@ -44,40 +45,52 @@ as $$
           and export.channel_matches(o.channel_id, channel_ids)
     ),
 
+    -- The conversations with a virtual-agent handover in R, and those resolved by a virtual
+    -- agent in R: one range scan each, joined to its conversations by key (rather than a probe
+    -- per conversation).
+    handovers as (
+        select
+            q.conversation_id,
+            bool_or(q.handover_reason is distinct from 'ERROR') as is_handed_over_to_agent,
+            bool_or(q.handover_reason = 'ERROR') as is_handed_over_due_to_error
+        from inbox.queue_entries as q
+        where q.queued_at >= range_start
+          and q.queued_at < range_end
+          and q.started_by = 'VA_HANDED_OVER_CONVERSATION'
+        group by q.conversation_id
+    ),
+
+    virtual_resolves as (
+        select distinct s.conversation_id
+        from inbox.status_changes as s
+        where s.changed_at >= range_start
+          and s.changed_at < range_end
+          and s.status = 'RESOLVED'
+          and s.resolved_by = 'VIRTUAL_AGENT'
+    ),
+
     conversation_figures as (
         select
             ic.agent_id,
             ic.channel_id,
             count(*) as total_conversations,
-            count(*) filter (where exists (
-                select 1
-                from inbox.queue_entries as q
-                where q.conversation_id = ic.conversation_id
-                  and q.queued_at >= range_start
-                  and q.queued_at < range_end
-                  and q.started_by = 'VA_HANDED_OVER_CONVERSATION'
-                  and q.handover_reason is distinct from 'ERROR'
-            )) as handed_over_to_agent,
-            count(*) filter (where exists (
-                select 1
-                from inbox.queue_entries as q
-                where q.conversation_id = ic.conversation_id
-                  and q.queued_at >= range_start
-                  and q.queued_at < range_end
-                  and q.started_by = 'VA_HANDED_OVER_CONVERSATION'
-                  and q.handover_reason = 'ERROR'
-            )) as handed_over_due_to_error,
-            count(*) filter (where exists (
-                select 1
-                from inbox.status_changes as s
-                where s.conversation_id = ic.conversation_id
-                  and s.changed_at >= range_start
-                  and s.changed_at < range_end
-                  and s.status = 'RESOLVED'
-                  and s.resolved_by = 'VIRTUAL_AGENT'
-            )) as resolved
+            count(*) filter (where h.is_handed_over_to_agent) as handed_over_to_agent,
+            count(*) filter (where h.is_handed_over_due_to_error) as handed_over_due_to_error,
+            count(vr.conversation_id) as resolved
         from its_conversations as ic
+        left join handovers as h
+            on h.conversation_id = ic.conversation_id
+        left join virtual_resolves as vr
+            on vr.conversation_id = ic.conversation_id
         group by ic.agent_id, ic.channel_id
+    ),
+
+    -- Topic and tag figures of virtual agents only (no other agent's rows can join a row of
+    -- conversation_figures).
+    virtual_agent_ids as (
+        select a.agent_id
+        from inbox.agents as a
+        where a.kind = 'VIRTUAL'
     ),
 
     topic_figures as (
@@ -88,7 +101,7 @@ as $$
         from facts.topic_applications as tp
         where tp.applied_at >= range_start
           and tp.applied_at < range_end
-          and tp.agent_id is not null
+          and tp.agent_id in (select va.agent_id from virtual_agent_ids as va)
           and tp.channel_id is not null
         group by tp.agent_id, tp.channel_id
     ),
@@ -102,7 +115,7 @@ as $$
         from facts.tag_applications as ta
         where ta.applied_at >= range_start
           and ta.applied_at < range_end
-          and ta.agent_id is not null
+          and ta.agent_id in (select va.agent_id from virtual_agent_ids as va)
           and ta.channel_id is not null
         group by ta.agent_id, ta.channel_id
     )
@@ -154,6 +167,22 @@ $$;
 comment on function export.virtual_agents_between(date, date, text, text[], timestamptz) is
 'virtual-agents, typed, for the dates from_date..to_date (inclusive) read in time_zone. Unordered.';
 
+-- The CSV view's rows: virtual_agents_within for the session's parameters, planned with their values
+-- (a dynamic statement is planned with its arguments as constants, so the range estimates are
+-- real; a call with export.range_start() etc. as arguments would be planned blind and would
+-- re-evaluate the settings on every row that compares with them).
+create function export.virtual_agents_for_session()
+returns setof export.virtual_agents_row
+language plpgsql stable
+as $fn$
+begin
+    return query execute 'select * from export.virtual_agents_within($1, $2, $3, $4)'
+        using export.range_start(), export.range_end(), export.as_of(), export.channel_ids();
+end
+$fn$;
+comment on function export.virtual_agents_for_session() is
+'virtual_agents, typed, for the parameters of export.set_parameters (the rows of the CSV view, unordered).';
+
 create view export.virtual_agents as
 select
     v.agent_id,
@@ -168,7 +197,7 @@ select
     v.total_conversations_with_topic,
     v.total_tagged_messages,
     v.total_message_tags
-from export.virtual_agents_within(export.range_start(), export.range_end(), export.as_of(), export.channel_ids()) as v
+from export.virtual_agents_for_session() as v
 order by v.agent_name collate "C", v.agent_id collate "C", v.channel_id collate "C";
 
 comment on view export.virtual_agents is
