@@ -10,7 +10,7 @@
 --
 -- One definition, three forms (see resolved_conversations.sql): _within (typed), _between
 -- (dates in a zone), the view (CSV cells for the session's parameters, through
--- agent_metrics_for_session). Each figure is one range scan over R of a fact relation aggregated
+-- export.rows_for_session). Each figure is one range scan over R of a fact relation aggregated
 -- by agent_id: presence (facts.presences_within), outbound messages (a human agent's are its
 -- human outbound messages: facts.human_replies), lock sessions with their class read at T (facts.lock_sessions_within),
 -- status changes (facts.status_changes: with reply), tag and topic applications, survey
@@ -241,22 +241,6 @@ $$;
 comment on function export.agent_metrics_between(date, date, text, text[], timestamptz) is
 'agent-metrics, typed, for the dates from_date..to_date (inclusive) read in time_zone. Unordered.';
 
--- The CSV view's rows: agent_metrics_within for the session's parameters, planned with their values
--- (a dynamic statement is planned with its arguments as constants, so the range estimates are
--- real; a call with export.range_start() etc. as arguments would be planned blind and would
--- re-evaluate the settings on every row that compares with them).
-create function export.agent_metrics_for_session()
-returns setof export.agent_metrics_row
-language plpgsql stable
-as $fn$
-begin
-    return query execute 'select * from export.agent_metrics_within($1, $2, $3, $4)'
-        using export.range_start(), export.range_end(), export.as_of(), export.channel_ids();
-end
-$fn$;
-comment on function export.agent_metrics_for_session() is
-'agent_metrics, typed, for the parameters of export.set_parameters (the rows of the CSV view, unordered).';
-
 create view export.agent_metrics as
 select
     m.user_id,
@@ -281,7 +265,7 @@ select
     m.csat_score_3,
     m.csat_score_4,
     m.csat_score_5
-from export.agent_metrics_for_session() as m
+from export.rows_for_session(null::export.agent_metrics_row, 'agent_metrics_within') as m
 order by m.user_name collate "C", m.user_id collate "C";
 
 comment on view export.agent_metrics is

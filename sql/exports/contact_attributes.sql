@@ -84,7 +84,7 @@ select
     a.attribute_name,
     a.attribute_value,
     a.attribute_type
-from export.contact_attributes_within(export.range_start(), export.range_end(), export.as_of(), export.channel_ids()) as a
+from export.rows_for_session(null::export.contact_attributes_row, 'contact_attributes_within') as a
 order by a.contact_profile_id collate "C", a.attribute_name collate "C", a.attribute_id collate "C";
 
 comment on view export.contact_attributes is

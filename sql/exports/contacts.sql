@@ -107,7 +107,7 @@ select
     c.inbound_message_count,
     c.outbound_message_count,
     export.format_timestamp(c.last_updated_at) as last_updated
-from export.contacts_within(export.range_start(), export.range_end(), export.as_of(), export.channel_ids()) as c
+from export.rows_for_session(null::export.contacts_row, 'contacts_within') as c
 order by c.contact_profile_id collate "C";
 
 comment on view export.contacts is

@@ -168,7 +168,7 @@ select
     export.format_timestamp(o.last_updated_at) as last_updated,
     o.language,
     o.sentiment
-from export.open_conversations_within(export.range_start(), export.range_end(), export.as_of(), export.channel_ids()) as o
+from export.rows_for_session(null::export.open_conversations_row, 'open_conversations_within') as o
 order by o.created_at, o.conversation_id collate "C";
 
 comment on view export.open_conversations is

@@ -104,7 +104,7 @@ select
     t.medium,
     t.channel,
     t.channel_display_name
-from export.tags_within(export.range_start(), export.range_end(), export.as_of(), export.channel_ids()) as t
+from export.rows_for_session(null::export.tags_row, 'tags_within') as t
 order by t.tag_name collate "C" nulls last, t.tag_id collate "C", t.channel_id collate "C";
 
 comment on view export.tags is

@@ -8,7 +8,7 @@
 --
 -- One definition, three forms (see resolved_conversations.sql): _within (typed), _between
 -- (dates in a zone), the view (CSV cells for the session's parameters, through
--- teams_for_session). Every figure is one range scan over R of a fact relation, aggregated by
+-- export.rows_for_session). Every figure is one range scan over R of a fact relation, aggregated by
 -- team_id: the scope (facts.outbound_messages, one exists per team id), replies and contacts
 -- helped (facts.human_replies), resolves (facts.status_changes: with reply, first resolution),
 -- first responses (facts.conversations), lock sessions overlapping R with their class read at T
@@ -257,22 +257,6 @@ $$;
 comment on function export.teams_between(date, date, text, text[], timestamptz) is
 'teams, typed, for the dates from_date..to_date (inclusive) read in time_zone. Unordered.';
 
--- The CSV view's rows: teams_within for the session's parameters, planned with their values
--- (a dynamic statement is planned with its arguments as constants, so the range estimates are
--- real; a call with export.range_start() etc. as arguments would be planned blind and would
--- re-evaluate the settings on every row that compares with them).
-create function export.teams_for_session()
-returns setof export.teams_row
-language plpgsql stable
-as $fn$
-begin
-    return query execute 'select * from export.teams_within($1, $2, $3, $4)'
-        using export.range_start(), export.range_end(), export.as_of(), export.channel_ids();
-end
-$fn$;
-comment on function export.teams_for_session() is
-'teams, typed, for the parameters of export.set_parameters (the rows of the CSV view, unordered).';
-
 create view export.teams as
 select
     export.format_timestamp(t.created_at) as created_at,
@@ -295,7 +279,7 @@ select
     t.tags_added,
     t.topics_added,
     t.replies
-from export.teams_for_session() as t
+from export.rows_for_session(null::export.teams_row, 'teams_within') as t
 order by t.team_name collate "C" nulls last, t.team_id collate "C";
 
 comment on view export.teams is

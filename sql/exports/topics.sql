@@ -99,7 +99,7 @@ select
     t.medium,
     t.channel,
     t.channel_display_name
-from export.topics_within(export.range_start(), export.range_end(), export.as_of(), export.channel_ids()) as t
+from export.rows_for_session(null::export.topics_row, 'topics_within') as t
 order by t.topic_name collate "C" nulls last, t.topic_id collate "C", t.channel_id collate "C";
 
 comment on view export.topics is

@@ -8,7 +8,7 @@
 --
 -- One definition, three forms (see resolved_conversations.sql): _within (typed), _between
 -- (dates in a zone), the view (CSV cells for the session's parameters, through
--- virtual_agents_for_session).
+-- export.rows_for_session).
 
 create type export.virtual_agents_row as (
     agent_id                       text,
@@ -167,22 +167,6 @@ $$;
 comment on function export.virtual_agents_between(date, date, text, text[], timestamptz) is
 'virtual-agents, typed, for the dates from_date..to_date (inclusive) read in time_zone. Unordered.';
 
--- The CSV view's rows: virtual_agents_within for the session's parameters, planned with their values
--- (a dynamic statement is planned with its arguments as constants, so the range estimates are
--- real; a call with export.range_start() etc. as arguments would be planned blind and would
--- re-evaluate the settings on every row that compares with them).
-create function export.virtual_agents_for_session()
-returns setof export.virtual_agents_row
-language plpgsql stable
-as $fn$
-begin
-    return query execute 'select * from export.virtual_agents_within($1, $2, $3, $4)'
-        using export.range_start(), export.range_end(), export.as_of(), export.channel_ids();
-end
-$fn$;
-comment on function export.virtual_agents_for_session() is
-'virtual_agents, typed, for the parameters of export.set_parameters (the rows of the CSV view, unordered).';
-
 create view export.virtual_agents as
 select
     v.agent_id,
@@ -197,7 +181,7 @@ select
     v.total_conversations_with_topic,
     v.total_tagged_messages,
     v.total_message_tags
-from export.virtual_agents_for_session() as v
+from export.rows_for_session(null::export.virtual_agents_row, 'virtual_agents_within') as v
 order by v.agent_name collate "C", v.agent_id collate "C", v.channel_id collate "C";
 
 comment on view export.virtual_agents is
