@@ -12,9 +12,9 @@
 -- (dates in a zone), the view (CSV cells for the session's parameters, through
 -- export.rows_for_session). Each figure is one range scan over R of a fact relation aggregated
 -- by agent_id: presence (facts.presences_within), outbound messages (a human agent's are its
--- human outbound messages: facts.human_replies), lock sessions with their class read at T (facts.lock_sessions_within),
--- status changes (facts.status_changes: with reply), tag and topic applications, survey
--- responses.
+-- human outbound messages: export.reply_totals), lock sessions with their class read at T
+-- (export.lock_time_totals), status changes (facts.status_changes: with reply), tag and topic
+-- applications, survey responses.
 
 create type export.agent_metrics_row as (
     user_id                text,
@@ -59,53 +59,19 @@ as $$
         group by p.agent_id
     ),
 
-    -- An agent's outbound messages count for human agents only (the rows below are those of
-    -- agents of kind HUMAN), i.e. its human outbound messages (facts.human_replies); contacts are
-    -- counted distinct per (agent, contact) first, then per agent.
-    agent_contacts as (
-        select hr.agent_id, hr.contact_id, count(*) as reply_count
-        from facts.human_replies as hr
-        where hr.created_at >= range_start
-          and hr.created_at < range_end
-          and export.channel_matches(hr.channel_id, channel_ids)
-        group by hr.agent_id, hr.contact_id
-    ),
-
+    -- Replies (an agent's outbound messages count for human agents only, the rows below being
+    -- those of agents of kind HUMAN: its human replies) and Contacts Helped, and the lock time
+    -- figures: per agent, as teams has them per team (sql/exports/shared/04_totals_per_key.sql).
     replies as (
-        select
-            ac.agent_id,
-            count(ac.contact_id) as contacts_helped,
-            sum(ac.reply_count) as outbound_count
-        from agent_contacts as ac
-        group by ac.agent_id
+        select rt.key as agent_id, rt.contacts_helped, rt.replies as outbound_count
+        from export.reply_totals(range_start, range_end, channel_ids, 'agent') as rt
     ),
 
-    -- Lock time by class, and the distinct conversations with a handling session, each in an
-    -- aggregation of its own over the lock sessions overlapping R: the sums aggregate in parallel,
-    -- and the conversations are grouped by (agent_id, conversation) instead of a distinct count.
     lock_times as (
         select
-            ls.agent_id,
-            sum(ls.handling_clipped_seconds) as handling_seconds,
-            sum(ls.no_reply_clipped_seconds) as no_reply_seconds,
-            sum(ls.cherry_picking_clipped_seconds) as cherry_picking_seconds
-        from facts.lock_sessions_within(range_start, range_end, as_of) as ls
-        where export.channel_matches(ls.channel_id, channel_ids)
-        group by ls.agent_id
-    ),
-
-    handled_conversations as (
-        select ls.agent_id, ls.conversation_id
-        from facts.lock_sessions_within(range_start, range_end, as_of) as ls
-        where export.channel_matches(ls.channel_id, channel_ids)
-          and ls.lock_class = 'HANDLING'
-        group by ls.agent_id, ls.conversation_id
-    ),
-
-    handled_conversation_counts as (
-        select hc.agent_id, count(*) as handled_conversations
-        from handled_conversations as hc
-        group by hc.agent_id
+            lt.key as agent_id, lt.handling_seconds, lt.no_reply_seconds, lt.cherry_picking_seconds,
+            lt.handled_conversations
+        from export.lock_time_totals(range_start, range_end, as_of, channel_ids, 'agent') as lt
     ),
 
     resolves as (
@@ -181,7 +147,7 @@ as $$
         export.round_seconds(coalesce(pt.available_seconds, 0)),
         export.round_seconds(coalesce(pt.away_seconds, 0)),
         coalesce(rp.contacts_helped, 0),
-        export.round_seconds(lt.handling_seconds / nullif(hcc.handled_conversations, 0)),
+        export.round_seconds(lt.handling_seconds / nullif(lt.handled_conversations, 0)),
         export.round_seconds(coalesce(lt.handling_seconds, 0)),
         export.round_seconds(coalesce(lt.no_reply_seconds, 0)),
         export.round_seconds(coalesce(lt.cherry_picking_seconds, 0)),
@@ -209,8 +175,6 @@ as $$
         on rp.agent_id = s.agent_id
     left join lock_times as lt
         on lt.agent_id = s.agent_id
-    left join handled_conversation_counts as hcc
-        on hcc.agent_id = s.agent_id
     left join resolves as sc
         on sc.agent_id = s.agent_id
     left join tags_added as tg

@@ -8,11 +8,12 @@
 --
 -- One definition, three forms (see resolved_conversations.sql): _within (typed), _between
 -- (dates in a zone), the view (CSV cells for the session's parameters, through
--- export.rows_for_session). Every figure is one range scan over R of a fact relation, aggregated by
--- team_id: the scope (facts.outbound_messages, one exists per team id), replies and contacts
--- helped (facts.human_replies), resolves (facts.status_changes: with reply, first resolution),
--- first responses (facts.conversations), lock sessions overlapping R with their class read at T
--- (facts.lock_sessions_within), surveys (facts.survey_responses), tag and topic applications.
+-- export.rows_for_session). Every figure is one range scan over R of a fact relation, aggregated
+-- by team_id: the scope (facts.outbound_messages, one exists per team id), replies and contacts
+-- helped (export.reply_totals over facts.human_replies), resolves (facts.status_changes: with
+-- reply, first resolution), first responses (facts.conversations), lock sessions overlapping R
+-- with their class read at T (export.lock_time_totals over facts.lock_sessions_within), surveys
+-- (facts.survey_responses), tag and topic applications.
 
 create type export.teams_row as (
     created_at                     timestamptz,
@@ -79,25 +80,11 @@ as $$
           )
     ),
 
-    -- Replies are the human outbound messages (facts.human_replies); contacts are counted
-    -- distinct per (team, contact) first, then per team.
-    team_contacts as (
-        select hr.team_id, hr.contact_id, count(*) as reply_count
-        from facts.human_replies as hr
-        where hr.created_at >= range_start
-          and hr.created_at < range_end
-          and hr.team_id is not null
-          and export.channel_matches(hr.channel_id, channel_ids)
-        group by hr.team_id, hr.contact_id
-    ),
-
+    -- Replies and Contacts Helped, and the lock time figures below: per team, as agent-metrics
+    -- has them per agent (sql/exports/shared/04_totals_per_key.sql).
     replies as (
-        select
-            tc.team_id,
-            sum(tc.reply_count) as reply_count,
-            count(tc.contact_id) as contacts_helped
-        from team_contacts as tc
-        group by tc.team_id
+        select rt.key as team_id, rt.replies as reply_count, rt.contacts_helped
+        from export.reply_totals(range_start, range_end, channel_ids, 'team') as rt
     ),
 
     resolves as (
@@ -128,34 +115,11 @@ as $$
         group by fc.first_response_team_id
     ),
 
-    -- Lock time by class, and the distinct conversations with a handling session, each in an
-    -- aggregation of its own over the lock sessions overlapping R: the sums aggregate in parallel,
-    -- and the conversations are grouped by (team_id, conversation) instead of a distinct count.
     lock_times as (
         select
-            ls.team_id,
-            sum(ls.handling_clipped_seconds) as handling_seconds,
-            sum(ls.no_reply_clipped_seconds) as no_reply_seconds,
-            sum(ls.cherry_picking_clipped_seconds) as cherry_picking_seconds
-        from facts.lock_sessions_within(range_start, range_end, as_of) as ls
-        where ls.team_id is not null
-          and export.channel_matches(ls.channel_id, channel_ids)
-        group by ls.team_id
-    ),
-
-    handled_conversations as (
-        select ls.team_id, ls.conversation_id
-        from facts.lock_sessions_within(range_start, range_end, as_of) as ls
-        where ls.team_id is not null
-          and export.channel_matches(ls.channel_id, channel_ids)
-          and ls.lock_class = 'HANDLING'
-        group by ls.team_id, ls.conversation_id
-    ),
-
-    handled_conversation_counts as (
-        select hc.team_id, count(*) as handled_conversations
-        from handled_conversations as hc
-        group by hc.team_id
+            lt.key as team_id, lt.handling_seconds, lt.no_reply_seconds, lt.cherry_picking_seconds,
+            lt.handled_conversations
+        from export.lock_time_totals(range_start, range_end, as_of, channel_ids, 'team') as lt
     ),
 
     surveys as (
@@ -206,7 +170,7 @@ as $$
         export.round_seconds(coalesce(lt.handling_seconds, 0)),
         export.round_seconds(coalesce(lt.no_reply_seconds, 0)),
         export.round_seconds(coalesce(lt.cherry_picking_seconds, 0)),
-        export.round_seconds(lt.handling_seconds / nullif(hcc.handled_conversations, 0)),
+        export.round_seconds(lt.handling_seconds / nullif(lt.handled_conversations, 0)),
         coalesce(rp.contacts_helped, 0),
         coalesce(sv.csat_score_1, 0),
         coalesce(sv.csat_score_2, 0),
@@ -225,8 +189,6 @@ as $$
         on fr.team_id = ts.team_id
     left join lock_times as lt
         on lt.team_id = ts.team_id
-    left join handled_conversation_counts as hcc
-        on hcc.team_id = ts.team_id
     left join replies as rp
         on rp.team_id = ts.team_id
     left join surveys as sv
