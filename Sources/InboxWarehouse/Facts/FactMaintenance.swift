@@ -88,11 +88,13 @@ final class FactMaintenance {
     /// The staged rows' conversation ids, and the previous ones of stored rows whose conversation
     /// changed. The stored row is looked up by key for each staged row (a scalar subquery: one
     /// index probe each, where a join was planned as a scan of the whole table).
+    /// Duplicates stay (`union all`): `refreshTouched` reads the list through `select distinct`,
+    /// so removing them here was a second sort of every batch's ids.
     private static func conversationsOf(_ table: String, key: String) -> String {
         """
         insert into touched_conversations (conversation_id)
         select s.conversation_id from stage_\(table) as s
-        union
+        union all
         select p.previous_conversation_id
         from (
             select s.conversation_id,
