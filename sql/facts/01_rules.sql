@@ -8,14 +8,15 @@
 
 -- Durations ------------------------------------------------------------------------------------
 
--- Written as the epoch of the difference: `timestamptz - timestamptz` and `extract(epoch from
--- interval)` are immutable, so PostgreSQL inlines this function into every query (extract(epoch
--- from timestamptz) is only stable, and an immutable SQL function whose body is not cannot be
--- inlined: it ran as a function call per row). The difference never carries months, so its epoch
--- is the exact difference of the two epochs, microseconds included.
+-- Each instant is read as a UTC timestamp before its epoch is taken: `timestamptz at time zone
+-- 'UTC'` and `extract(epoch from timestamp)` are immutable, so PostgreSQL inlines this function
+-- into every query. (`extract(epoch from timestamptz)` is only stable, and an immutable SQL function
+-- whose body is not is never inlined: it ran as a function call per row.) Same values, microseconds
+-- and infinities included ('infinity' gives Infinity, as before; the difference of the two
+-- timestamps would raise an error there).
 create function facts.seconds_between(earlier timestamptz, later timestamptz) returns numeric
 language sql immutable parallel safe
-as $$ select extract(epoch from (later - earlier)) $$;
+as $$ select extract(epoch from later at time zone 'UTC') - extract(epoch from earlier at time zone 'UTC') $$;
 comment on function facts.seconds_between(timestamptz, timestamptz) is
 'Exact seconds (with microseconds) from earlier to later; negative when later is before earlier; null if either is null.';
 
