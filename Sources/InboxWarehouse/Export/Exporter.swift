@@ -93,8 +93,10 @@ public final class Exporter {
         do {
             try takeReaderRole()
             let resolved = try resolve(parameters, for: types)
+            // Stored as resolved, not through set_parameters, which would resolve them again
+            // (the time zone check alone reads pg_timezone_names, about 30 ms).
             try connection.execute("""
-                select export.set_parameters(
+                select export.store_parameters(
                     range_start => $1::timestamptz, range_end => $2::timestamptz, time_zone => $3,
                     channel_ids => $4, as_of => $5, content_policy => $6, is_scheduled => $7)
                 """, binds: [resolved.rangeStart, resolved.rangeEnd, resolved.timeZone, resolved.channelIDs, resolved.asOf,
