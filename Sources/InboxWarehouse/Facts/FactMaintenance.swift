@@ -165,9 +165,17 @@ final class FactMaintenance {
             insert into touched_conversations (conversation_id)
             select distinct m.conversation_id
             from changed as c
-            inner join inbox.messages as m
-                on m.agent_id = c.agent_id
-               and m.agent_id is not null
+            cross join lateral (
+                -- through the (agent_id, created_at) index, one agent at a time: offset 0 keeps
+                -- the planner from scanning every message of the warehouse for a hash join, as it
+                -- did for a day that brought one agent the history did not have (0.33 s of a
+                -- 0.7 s load into 2.1M messages)
+                select m.conversation_id
+                from inbox.messages as m
+                where m.agent_id = c.agent_id
+                  and m.agent_id is not null
+                offset 0
+            ) as m
             """,
         ],
         "topics": [
