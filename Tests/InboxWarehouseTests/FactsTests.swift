@@ -198,6 +198,31 @@ struct FactsTests {
         #expect(try Self.scalar(connection, "select string_agg(message_id, ',' order by message_id) from facts.message_tags") == "m-late")
     }
 
+    /// Every duration of every export and of the refresh goes through facts.seconds_between. It
+    /// must give exact seconds (microseconds included; infinities as numeric infinity, as the
+    /// difference of two epochs does) and must be inlined: declared immutable over a body that is
+    /// only stable (`extract(epoch from timestamptz)`), PostgreSQL ran it as a function call per
+    /// row. EXPLAIN VERBOSE shows an inlined function as its body, a called one by its name.
+    @Test("facts.seconds_between: exact seconds, infinities kept, and inlined into the queries that call it")
+    func secondsBetweenIsExactAndInlined() throws {
+        let (connection, _) = try TestSupport.freshDatabase()
+        #expect(try Self.scalar(connection, """
+            select facts.seconds_between('2025-10-26 02:30:00+01', '2026-03-29 03:00:00.000001+02')::text
+            """) == "13303800.000001")
+        #expect(try Self.scalar(connection, """
+            select facts.seconds_between('2026-03-29 03:00:00.000001+02', '2020-01-01 00:00:00+00')::text
+            """) == "-196909200.000001")
+        #expect(try Self.scalar(connection, "select facts.seconds_between('2026-01-01 00:00:00+00', 'infinity')::text") == "Infinity")
+        #expect(try Self.scalar(connection, "select facts.seconds_between(null, now()) is null") == "t")
+        let plan = try connection.execute("""
+            explain (verbose, costs off)
+            select facts.interval_seconds(v.a, v.b), facts.clipped_seconds(v.a, v.b, v.a, v.b)
+            from (values (now(), now() + interval '1 hour')) as v(a, b)
+            """).rows.compactMap { $0.first ?? nil }.joined(separator: "\n")
+        #expect(plan.contains("EXTRACT(epoch FROM"), "\(plan)")
+        #expect(!plan.contains("seconds_between") && !plan.contains("interval_seconds") && !plan.contains("clipped_seconds"), "\(plan)")
+    }
+
     @Test("db check-facts reports a kept row that differs; db rebuild-facts repairs it")
     func checkFactsCommand() throws {
         let (connection, url) = try TestSupport.freshDatabase()
