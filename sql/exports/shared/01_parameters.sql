@@ -135,21 +135,22 @@ language plpgsql
 volatile
 as $$
 declare
-    zone_name text;
+    resolved record;
 begin
-    -- the zone canonicalised (and the dates checked) by the one resolver before "at time zone"
-    select r.resolved_time_zone into zone_name
+    -- checked and normalised (the zone canonicalised, the dates checked) by the one resolver,
+    -- once; the bounds are then each date's first instant in that zone
+    select * into resolved
     from export.resolve_parameters(
         range_from => to_char(from_date, 'YYYY-MM-DD'), range_to => to_char(to_date, 'YYYY-MM-DD'),
         time_zone => time_zone, channel_ids => channel_ids, as_of => as_of, content_policy => content_policy,
-        is_range_required => false, is_open_bound_allowed => true, maximum_span_months => null, retention_months => null) as r;
-    perform export.set_parameters(
-        range_start    => export.local_day_start(from_date, zone_name),
-        range_end      => export.local_day_start(to_date + 1, zone_name),
-        time_zone      => zone_name,
-        channel_ids    => channel_ids,
+        is_range_required => false, is_open_bound_allowed => true, maximum_span_months => null, retention_months => null);
+    perform export.store_parameters(
+        range_start    => export.local_day_start(from_date, resolved.resolved_time_zone),
+        range_end      => export.local_day_start(to_date + 1, resolved.resolved_time_zone),
+        time_zone      => resolved.resolved_time_zone,
+        channel_ids    => resolved.resolved_channel_ids,
         as_of          => as_of,
-        content_policy => content_policy,
+        content_policy => resolved.resolved_content_policy,
         is_scheduled   => is_scheduled
     );
 end;
