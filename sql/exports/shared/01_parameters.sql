@@ -76,6 +76,32 @@ $$;
 comment on function export.store_parameters(timestamptz, timestamptz, text, text[], timestamptz, text, boolean) is
 'Internal: stores parameters already checked by export.resolve_parameters (the exporter''s path). Checks nothing; psql users call export.set_parameters.';
 
+-- Both set_parameters overloads: the range as the resolver reads it (dates or RFC 3339 instants),
+-- resolved once (one read of pg_timezone_names), then stored as resolved.
+create function export.resolve_and_store_parameters(
+    range_from     text,
+    range_to       text,
+    time_zone      text,
+    channel_ids    text[],
+    as_of          timestamptz,
+    content_policy text,
+    is_scheduled   boolean
+)
+returns void
+language sql
+volatile
+as $$
+    select export.store_parameters(
+        r.resolved_range_start, r.resolved_range_end, r.resolved_time_zone, r.resolved_channel_ids,
+        r.resolved_as_of, r.resolved_content_policy, is_scheduled)
+    from export.resolve_parameters(
+        range_from => range_from, range_to => range_to, time_zone => time_zone, channel_ids => channel_ids,
+        as_of => as_of, content_policy => content_policy, is_range_required => false,
+        is_open_bound_allowed => true, maximum_span_months => null, retention_months => null) as r
+$$;
+comment on function export.resolve_and_store_parameters(text, text, text, text[], timestamptz, text, boolean) is
+'Internal: export.resolve_parameters (no span or retention limit, one bound may be open), then export.store_parameters of its results. psql users call export.set_parameters.';
+
 create function export.set_parameters(
     range_start    timestamptz,
     range_end      timestamptz,
@@ -86,30 +112,15 @@ create function export.set_parameters(
     is_scheduled   boolean default false
 )
 returns void
-language plpgsql
+language sql
 volatile
 as $$
-declare
-    resolved record;
-begin
-    -- checked and normalised by the one resolver (00_resolve_parameters.sql); no span or
-    -- retention limit here, so psql users may query any range
-    select * into resolved
-    from export.resolve_parameters(
-        range_from => to_char(range_start at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-        range_to => to_char(range_end at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-        time_zone => time_zone, channel_ids => channel_ids, as_of => as_of, content_policy => content_policy,
-        is_range_required => false, is_open_bound_allowed => true, maximum_span_months => null, retention_months => null);
-    perform export.store_parameters(
-        range_start    => range_start,
-        range_end      => range_end,
-        time_zone      => resolved.resolved_time_zone,
-        channel_ids    => resolved.resolved_channel_ids,
-        as_of          => as_of,
-        content_policy => resolved.resolved_content_policy,
-        is_scheduled   => is_scheduled
-    );
-end;
+    -- checked and normalised by the one resolver; no span or retention limit here, so psql users
+    -- may query any range
+    select export.resolve_and_store_parameters(
+        to_char(range_start at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+        to_char(range_end at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+        time_zone, channel_ids, as_of, content_policy, is_scheduled)
 $$;
 
 comment on function export.set_parameters(timestamptz, timestamptz, text, text[], timestamptz, text, boolean) is
@@ -131,29 +142,14 @@ create function export.set_parameters(
     is_scheduled   boolean default false
 )
 returns void
-language plpgsql
+language sql
 volatile
 as $$
-declare
-    resolved record;
-begin
-    -- checked and normalised (the zone canonicalised, the dates checked) by the one resolver,
-    -- once; the bounds are then each date's first instant in that zone
-    select * into resolved
-    from export.resolve_parameters(
-        range_from => to_char(from_date, 'YYYY-MM-DD'), range_to => to_char(to_date, 'YYYY-MM-DD'),
-        time_zone => time_zone, channel_ids => channel_ids, as_of => as_of, content_policy => content_policy,
-        is_range_required => false, is_open_bound_allowed => true, maximum_span_months => null, retention_months => null);
-    perform export.store_parameters(
-        range_start    => export.local_day_start(from_date, resolved.resolved_time_zone),
-        range_end      => export.local_day_start(to_date + 1, resolved.resolved_time_zone),
-        time_zone      => resolved.resolved_time_zone,
-        channel_ids    => resolved.resolved_channel_ids,
-        as_of          => as_of,
-        content_policy => resolved.resolved_content_policy,
-        is_scheduled   => is_scheduled
-    );
-end;
+    -- the dates are read in the zone by the one resolver (each bound the first instant of its
+    -- local date)
+    select export.resolve_and_store_parameters(
+        to_char(from_date, 'YYYY-MM-DD'), to_char(to_date, 'YYYY-MM-DD'),
+        time_zone, channel_ids, as_of, content_policy, is_scheduled)
 $$;
 
 comment on function export.set_parameters(date, date, text, text[], timestamptz, text, boolean) is
